@@ -1,0 +1,36 @@
+"""The root schema: every domain's Query, Mutation and Subscription composed in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.tools import merge_types
+
+from schema.apikeys.mutations import ApiKeyMutations
+from schema.apikeys.queries import ApiKeyQueries
+from schema.auth.mutations import AuthMutations
+from schema.auth.queries import AuthQueries
+from schema.organizations.mutations import OrganizationMutations
+from schema.organizations.queries import OrganizationQueries
+
+SNAPSHOT = Path(__file__).with_name("schema.graphql")
+
+Query = merge_types("Query", (AuthQueries, OrganizationQueries, ApiKeyQueries))
+Mutation = merge_types("Mutation", (AuthMutations, ApiKeyMutations, OrganizationMutations))
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(query=Query, mutation=Mutation)
+
+
+schema = build_schema()
+
+
+def sdl() -> str:
+    return schema.as_str() + "\n"
+
+
+if __name__ == "__main__":
+    SNAPSHOT.write_text(sdl())
+    print(f"wrote {SNAPSHOT}")

@@ -1,0 +1,64 @@
+"""The per-request context every resolver receives (`strawberry.Info[Context, None]`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import strawberry
+from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
+
+from server.auth.actor import Actor
+from server.config import Settings
+from server.db import Database
+
+if TYPE_CHECKING:
+    from server.app_state import AppState
+
+L = TypeVar("L")
+
+
+@dataclass
+class CookieToSet:
+    key: str
+    value: str
+    max_age: int | None
+    path: str = "/"
+    httponly: bool = True
+    secure: bool = True
+    samesite: str = "strict"
+
+
+@dataclass
+class Context:
+    connection: HTTPConnection  # the Request, or the WebSocket for subscriptions
+    state: AppState
+    actor: Actor
+    request_id: str
+    cookies: list[CookieToSet] = field(default_factory=list)
+    connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init payload
+    _loaders: dict[type, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.state.settings
+
+    @property
+    def db(self) -> Database:
+        return self.state.db
+
+    @property
+    def redis(self) -> Redis:
+        return self.state.redis
+
+    def loader(self, cls: type[L]) -> L:
+        """The request's instance of a DataLoader class (created on first use)."""
+        instance = self._loaders.get(cls)
+        if instance is None:
+            instance = cls(self)  # type: ignore[call-arg]
+            self._loaders[cls] = instance
+        return instance
+
+
+Info = strawberry.Info[Context, None]

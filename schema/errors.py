@@ -1,0 +1,121 @@
+"""Errors on the wire.
+
+Domain errors become `UserError` entries in the mutation payload (one mapping, used by
+every mutation through `run_mutation`). Access errors and request errors become GraphQL
+errors with `extensions.code`. Anything unexpected is logged with the request id and shown
+to the client only as `INTERNAL` with that id."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+import structlog
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schema.context import Info
+from server.errors import AccessError, DomainError, DomainErrors
+from server.errors import ErrorCode as ServerErrorCode
+
+log = structlog.get_logger("eventapi.graphql")
+
+ErrorCode = strawberry.enum(ServerErrorCode, name="ErrorCode")
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class UserError:
+    field: list[str] | None
+    message: str
+    code: ErrorCode  # type: ignore[valid-type]
+
+
+def user_errors(exc: DomainError | DomainErrors) -> list[UserError]:
+    errors = exc.errors if isinstance(exc, DomainErrors) else [exc]
+    return [UserError(field=e.field, message=e.message, code=e.code) for e in errors]
+
+
+class ClientError(Exception):
+    """A request-level problem reported as a GraphQL error with a code (bad id, ...)."""
+
+    def __init__(self, message: str, code: str = "BAD_USER_INPUT") -> None:
+        self.message = message
+        self.code = code
+        super().__init__(message)
+
+
+async def run_mutation(
+    info: Info, work: Callable[[AsyncSession], Awaitable[T]]
+) -> tuple[T | None, list[UserError]]:
+    """Run `work` in one transaction. A domain error rolls everything back and comes back as
+    the payload's `errors`; nothing the mutation did is left behind."""
+    try:
+        async with info.context.db.transaction() as session:
+            result = await work(session)
+    except (DomainError, DomainErrors) as exc:
+        return None, user_errors(exc)
+    return result, []
+
+
+async def run_boolean_mutation(info: Info, work: Callable[[AsyncSession], Awaitable[bool]]) -> bool:
+    """For mutations whose contract returns a bare Boolean: a domain error cannot travel
+    in a payload, so it becomes a GraphQL error carrying the same code (and nothing is
+    changed, the transaction having rolled back)."""
+    async with info.context.db.transaction() as session:
+        return await work(session)
+
+
+async def run_query(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async with info.context.db.read() as session:
+        return await work(session)
+
+
+async def run_query_or_none(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
+    """For single-object queries: a row that does not exist, or that the viewer may not
+    see, reads as null (the same answer for both, so nothing leaks)."""
+    try:
+        return await run_query(info, work)
+    except DomainError:
+        return None
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    original = error.original_error
+    formatted: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
+    if error.path:
+        formatted["path"] = error.path
+    if original is None:
+        extensions = dict(error.extensions or {})
+        extensions.setdefault(
+            "code", "GRAPHQL_VALIDATION_FAILED" if not error.path else "BAD_USER_INPUT"
+        )
+        formatted["extensions"] = extensions
+    elif isinstance(original, AccessError | ClientError):
+        formatted["message"] = original.message
+        formatted["extensions"] = {"code": original.code}
+    elif isinstance(original, DomainError):
+        formatted["message"] = original.message
+        formatted["extensions"] = {"code": original.code.value}
+        if original.field:
+            formatted["extensions"]["field"] = original.field
+    elif isinstance(original, DomainErrors):
+        formatted["message"] = original.errors[0].message
+        formatted["extensions"] = {"code": original.errors[0].code.value}
+    elif isinstance(original, GraphQLError) and original.extensions:
+        formatted["extensions"] = dict(original.extensions)
+    else:
+        log.error(
+            "unexpected error while resolving",
+            path=error.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        formatted["message"] = "Internal server error."
+        formatted["extensions"] = {"code": "INTERNAL", "requestId": request_id}
+    return formatted

@@ -1,0 +1,439 @@
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/).
+
+POST with `application/json` (or a multipart upload), GET for queries only; responses in
+`application/graphql-response+json` when the client accepts it (request errors then get
+4xx status codes and no `data`), else `application/json` (always 200 once the request is
+well-formed). Around execution: authentication, the rate limit, persisted queries,
+metrics and error masking."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import structlog
+from graphql import ExecutionResult, GraphQLError, OperationType
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from schema.context import Context
+from schema.errors import format_error
+from schema.executor import Executor, Prepared
+from server import metrics
+from server.app_state import AppState
+from server.auth.actor import Actor
+from server.auth.authenticate import resolve_actor
+from server.clock import utcnow
+from server.errors import Unauthenticated
+from server.ratelimit import RateLimitStatus, hit
+
+log = structlog.get_logger("eventapi.http")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+class HTTPError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str = "BAD_REQUEST",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = dict(headers or {})
+        super().__init__(message)
+
+
+@dataclass
+class GraphQLParams:
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+    files: dict[str, UploadFile] = field(default_factory=dict)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header, or None if we can offer none."""
+    if not accept or not accept.strip():
+        return JSON
+    best: dict[str, float] = {}
+    for part in accept.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        media = pieces[0].lower()
+        q = 1.0
+        charset_ok = True
+        for param in pieces[1:]:
+            key, _, value = param.partition("=")
+            key = key.strip().lower()
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+            elif key == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+                charset_ok = False
+        if not charset_ok:
+            continue
+        best[media] = max(best.get(media, 0.0), q)
+    graphql_q = best.get(GRAPHQL_RESPONSE, 0.0)
+    json_q = best.get(JSON, 0.0)
+    wildcard_q = max(best.get("*/*", 0.0), best.get("application/*", 0.0))
+    if graphql_q > 0 and graphql_q >= json_q:
+        return GRAPHQL_RESPONSE
+    if json_q > 0 or wildcard_q > 0:
+        return JSON
+    return None
+
+
+def wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "query" not in request.query_params
+
+
+def _json_field(raw: str | None, name: str) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise HTTPError(400, f"`{name}` is not valid JSON.") from None
+
+
+def _validate_params(data: Any) -> GraphQLParams:
+    if not isinstance(data, dict):
+        raise HTTPError(400, "The request body must be a JSON object.")
+    query = data.get("query")
+    variables = data.get("variables")
+    operation_name = data.get("operationName")
+    extensions = data.get("extensions")
+    if query is not None and not isinstance(query, str):
+        raise HTTPError(400, "`query` must be a string.")
+    if variables is not None and not isinstance(variables, dict):
+        raise HTTPError(400, "`variables` must be an object.")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise HTTPError(400, "`operationName` must be a string.")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise HTTPError(400, "`extensions` must be an object.")
+    return GraphQLParams(query, variables, operation_name, extensions)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise HTTPError(
+                    413, f"The request body exceeds {limit} bytes.", "PAYLOAD_TOO_LARGE"
+                )
+        except ValueError:
+            raise HTTPError(400, "Invalid Content-Length.") from None
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPError(413, f"The request body exceeds {limit} bytes.", "PAYLOAD_TOO_LARGE")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_params(request: Request, state: AppState) -> GraphQLParams:
+    if request.method == "GET":
+        q = request.query_params
+        return _validate_params(
+            {
+                "query": q.get("query"),
+                "variables": _json_field(q.get("variables"), "variables"),
+                "operationName": q.get("operationName") or None,
+                "extensions": _json_field(q.get("extensions"), "extensions"),
+            }
+        )
+    content_type = request.headers.get("content-type", "")
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if "charset" in params.lower() and "utf-8" not in params.lower().replace("utf8", "utf-8"):
+        raise HTTPError(415, "Only UTF-8 request bodies are supported.", "UNSUPPORTED_MEDIA_TYPE")
+    if media == JSON or media.endswith("+json"):
+        body = await _read_body(request, state.settings.max_body_size)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise HTTPError(400, "The request body is not valid JSON.") from None
+        return _validate_params(data)
+    if media == "multipart/form-data":
+        return await _read_multipart(request, state)
+    raise HTTPError(
+        415,
+        "Send `Content-Type: application/json` (or multipart/form-data for uploads).",
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+
+
+async def _read_multipart(request: Request, state: AppState) -> GraphQLParams:
+    """The GraphQL multipart request spec: `operations`, `map`, then the files."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > state.settings.max_upload_size:
+        raise HTTPError(413, "The upload is too large.", "PAYLOAD_TOO_LARGE")
+    try:
+        form = await request.form(max_files=10, max_fields=20)
+    except Exception:  # python-multipart raises a variety of parse errors
+        raise HTTPError(400, "Malformed multipart body.") from None
+    operations_raw = form.get("operations")
+    map_raw = form.get("map")
+    if not isinstance(operations_raw, str) or not isinstance(map_raw, str):
+        raise HTTPError(400, "Multipart requests need `operations` and `map` fields.")
+    params = _validate_params(_json_field(operations_raw, "operations"))
+    mapping = _json_field(map_raw, "map")
+    if not isinstance(mapping, dict):
+        raise HTTPError(400, "`map` must be an object.")
+    variables = params.variables if params.variables is not None else {}
+    for key, paths in mapping.items():
+        upload = form.get(key)
+        if not isinstance(upload, UploadFile):
+            raise HTTPError(400, f"File {key!r} named in `map` is missing.")
+        if not isinstance(paths, list):
+            raise HTTPError(400, "`map` values must be lists of paths.")
+        for path in paths:
+            _place(variables, path, upload)
+        params.files[key] = upload
+    params.variables = variables
+    return params
+
+
+def _place(variables: dict[str, Any], path: Any, value: UploadFile) -> None:
+    if not isinstance(path, str) or not path.startswith("variables."):
+        raise HTTPError(400, f"Unsupported path in `map`: {path!r}.")
+    parts = path.split(".")[1:]
+    target: Any = variables
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        key: Any = int(part) if isinstance(target, list) and part.isdigit() else part
+        try:
+            if last:
+                target[key] = value
+            else:
+                target = target[key]
+        except (KeyError, IndexError, TypeError):
+            raise HTTPError(400, f"Path {path!r} in `map` does not exist in variables.") from None
+
+
+class GraphQLHTTPHandler:
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    async def handle(self, request: Request) -> Response:
+        state: AppState = request.app.state.eventapi
+        request_id: str = request.state.request_id
+        started = time.perf_counter()
+        if request.method == "GET" and wants_html(request) and state.settings.graphiql_enabled:
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        media = negotiate(request.headers.get("accept"))
+        if media is None:
+            return self._error_response(
+                HTTPError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.", "NOT_ACCEPTABLE"),
+                JSON,
+                request_id,
+            )
+        rate: RateLimitStatus | None = None
+        try:
+            params = await read_params(request, state)
+            actor, rate = await self._authenticate(request, state)
+            query = await self._resolve_query(params, state, actor)
+            prepared = self.executor.prepare(query)
+            op_type = self._check_operation(request, prepared, params)
+        except HTTPError as error:
+            response = self._error_response(error, media, request_id)
+            if rate is not None:
+                response.headers.update(rate.headers())
+            return response
+        except GraphQLError as error:
+            # Parse/validation failures and persisted-query misses: a GraphQL response.
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+            response = self._respond({"errors": [format_error(error, request_id)]}, media, status)
+            if rate is not None:
+                response.headers.update(rate.headers())
+            return response
+
+        if prepared.errors:
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+            body = {"errors": [format_error(e, request_id) for e in prepared.errors]}
+            self._observe(params.operation_name, "invalid", "invalid", started)
+            response = self._respond(body, media, status)
+        else:
+            context = Context(connection=request, state=state, actor=actor, request_id=request_id)
+            result = await self.executor.execute(
+                prepared,
+                context=context,
+                variables=params.variables,
+                operation_name=params.operation_name,
+            )
+            status, body = self._result_body(result, media, request_id)
+            outcome = "ok" if not result.errors else ("error" if result.data is None else "partial")
+            self._observe(
+                params.operation_name,
+                op_type.value if op_type else "unknown",
+                outcome,
+                started,
+                result,
+            )
+            response = self._respond(body, media, status)
+            for cookie in context.cookies:
+                response.set_cookie(
+                    cookie.key,
+                    cookie.value,
+                    max_age=cookie.max_age,
+                    path=cookie.path,
+                    httponly=cookie.httponly,
+                    secure=cookie.secure,
+                    samesite=cookie.samesite,  # type: ignore[arg-type]
+                )
+        if rate is not None:
+            response.headers.update(rate.headers())
+        return response
+
+    async def _authenticate(
+        self, request: Request, state: AppState
+    ) -> tuple[Actor, RateLimitStatus]:
+        ip = request.client.host if request.client else None
+        settings = state.settings
+        try:
+            actor = await resolve_actor(
+                authorization=request.headers.get("authorization"),
+                api_key=request.headers.get("x-api-key"),
+                ip=ip,
+                db=state.db,
+                redis=state.redis,
+                settings=settings,
+                now=utcnow(),
+            )
+        except Unauthenticated as exc:
+            # Failed credentials still spend the caller's anonymous budget (no free guessing).
+            rate = await self._rate_limit(state, Actor(ip=ip))
+            if not rate.allowed:
+                raise HTTPError(429, "Too many requests.", "RATE_LIMITED", rate.headers()) from None
+            raise HTTPError(
+                401, exc.message, "UNAUTHENTICATED", {"WWW-Authenticate": "Bearer"}
+            ) from None
+        rate = await self._rate_limit(state, actor)
+        if not rate.allowed:
+            metrics.rate_limited.labels(
+                "anonymous" if actor.is_anonymous else "authenticated"
+            ).inc()
+            raise HTTPError(
+                429, "Too many requests; see the RateLimit headers.", "RATE_LIMITED", rate.headers()
+            )
+        return actor, rate
+
+    async def _rate_limit(self, state: AppState, actor: Actor) -> RateLimitStatus:
+        settings = state.settings
+        limit = (
+            settings.rate_limit_anonymous
+            if actor.is_anonymous
+            else settings.rate_limit_authenticated
+        )
+        return await hit(
+            state.redis,
+            actor.rate_limit_key,
+            limit=limit,
+            window=settings.rate_limit_window,
+            now=time.time(),
+        )
+
+    async def _resolve_query(self, params: GraphQLParams, state: AppState, actor: Actor) -> str:
+        persisted = state.extras.get("persisted_queries")
+        if persisted is not None:
+            query: str | None = await persisted.resolve(params, actor)
+            if query is not None:
+                return query
+        if params.query is None or not params.query.strip():
+            raise HTTPError(400, "Missing `query`.")
+        return params.query
+
+    def _check_operation(
+        self, request: Request, prepared: Prepared, params: GraphQLParams
+    ) -> OperationType | None:
+        if prepared.document is None:
+            return None
+        op_type = prepared.operation_type(params.operation_name)
+        if op_type is None and not prepared.errors:
+            if params.operation_name is not None:
+                raise HTTPError(400, f"Unknown operation {params.operation_name!r}.")
+            raise HTTPError(
+                400, "The document has several operations; name one in `operationName`."
+            )
+        if request.method == "GET" and op_type in (
+            OperationType.MUTATION,
+            OperationType.SUBSCRIPTION,
+        ):
+            raise HTTPError(
+                405,
+                "Only queries can be sent with GET; use POST.",
+                "METHOD_NOT_ALLOWED",
+                {"Allow": "POST"},
+            )
+        if op_type is OperationType.SUBSCRIPTION:
+            raise HTTPError(
+                400, "Subscriptions are served over WebSocket (graphql-transport-ws) at this path."
+            )
+        return op_type
+
+    def _result_body(
+        self, result: ExecutionResult, media: str, request_id: str
+    ) -> tuple[int, dict[str, Any]]:
+        body: dict[str, Any] = {}
+        errors = [format_error(e, request_id) for e in result.errors or []]
+        request_error = (
+            result.data is None and bool(errors) and all(not e.path for e in result.errors or [])
+        )
+        if request_error and media == GRAPHQL_RESPONSE:
+            # Variable coercion (or operation selection) failed before execution began.
+            return 400, {"errors": errors}
+        body["data"] = result.data
+        if errors:
+            body["errors"] = errors
+        return 200, body
+
+    def _respond(self, body: dict[str, Any], media: str, status: int) -> Response:
+        return Response(
+            orjson.dumps(body, default=str),
+            status_code=status,
+            media_type=f"{media}; charset=utf-8",
+        )
+
+    def _error_response(self, error: HTTPError, media: str, request_id: str) -> Response:
+        body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+        status = error.status
+        response = self._respond(body, media, status)
+        response.headers.update(error.headers)
+        return response
+
+    def _observe(
+        self,
+        name: str | None,
+        op_type: str,
+        outcome: str,
+        started: float,
+        result: ExecutionResult | None = None,
+    ) -> None:
+        label = metrics.operation_label(name)
+        metrics.graphql_requests.labels(label, op_type, outcome).inc()
+        metrics.graphql_duration.labels(label, op_type).observe(time.perf_counter() - started)
+        if result is not None and result.errors:
+            for error in result.errors:
+                original = error.original_error
+                code = (
+                    getattr(original, "code", None)
+                    or (error.extensions or {}).get("code")
+                    or "INTERNAL"
+                )
+                metrics.graphql_errors.labels(label, str(code)).inc()

@@ -1,0 +1,61 @@
+"""GraphQL over WebSocket (graphql-transport-ws) at /graphql, served by Strawberry.
+
+Clients authenticate in the `connection_init` payload: `{"authorization": "Bearer <token>"}`
+(an access token or an API key). Bad credentials close the connection with 4403."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import strawberry
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from schema.context import Context
+from server.auth.actor import Actor
+from server.auth.authenticate import resolve_actor
+from server.clock import utcnow
+from server.errors import Unauthenticated
+
+
+class WebSocketGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: strawberry.Schema) -> None:
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=60),
+            max_subscriptions_per_connection=100,
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        state = request.app.state.eventapi
+        ip = request.client.host if request.client else None
+        request_id = request.scope.get("state", {}).get("request_id", "ws")
+        return Context(connection=request, state=state, actor=Actor(ip=ip), request_id=request_id)
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = context.connection_params or {}
+        authorization = params.get("authorization") or params.get("Authorization")
+        api_key = params.get("apiKey") or params.get("x-api-key")
+        if not authorization and not api_key:
+            return None
+        try:
+            context.actor = await resolve_actor(
+                authorization=str(authorization) if authorization else None,
+                api_key=str(api_key) if api_key else None,
+                ip=context.actor.ip,
+                db=context.db,
+                redis=context.redis,
+                settings=context.settings,
+                now=utcnow(),
+            )
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError(
+                {"code": "UNAUTHENTICATED", "message": exc.message}
+            ) from None
+        return None

@@ -1,0 +1,104 @@
+"""The Starlette application factory: `/graphql` (HTTP and WebSocket), the REST shim,
+`/health` and `/metrics`. A lifespan creates and closes the engine, Redis, the job pool
+and (in the embedded default) the in-process workers; nothing connects at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from arq import create_pool
+from arq.connections import RedisSettings
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from server.app_state import AppState
+from server.config import Settings
+from server.db import Database
+from server.effects import EffectRunner
+from server.jobs.worker import WorkerGroup, build_workers
+from server.middleware import RequestContextMiddleware
+from server.rest import auth as rest_auth
+from server.rest import health as rest_health
+from server.rest.metrics import metrics_endpoint
+
+log = structlog.get_logger("eventapi.app")
+
+
+def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlette:
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError(
+            "create_app needs DATABASE_URL and REDIS_URL (the CLI fills them when embedded)"
+        )
+    # The one place the server mounts the GraphQL layer.
+    from schema.api import schema
+    from schema.executor import Executor
+    from schema.http import GraphQLHTTPHandler
+    from schema.ws import WebSocketGraphQL
+
+    worker_in_process = run_worker if run_worker is not None else bool(settings.worker_in_process)
+    graphql_http = GraphQLHTTPHandler(Executor(schema._schema, settings))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        assert settings.database_url and settings.redis_url
+        db = Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        redis = Redis.from_url(settings.redis_url)
+        state = AppState(settings=settings, db=db, redis=redis)
+        state.queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        db.effect_handler = EffectRunner(state)
+        app.state.eventapi = state
+        workers = WorkerGroup(build_workers(settings)) if worker_in_process else None
+        if workers is not None:
+            workers.start()
+        log.info("app started", worker_in_process=worker_in_process)
+        try:
+            yield
+        finally:
+            if workers is not None:
+                await workers.stop()
+            await state.queue.aclose()
+            await redis.aclose()
+            await db.dispose()
+            log.info("app stopped")
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql_http.handle, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", WebSocketGraphQL(schema)),
+        Route("/health", rest_health.health),
+        Route("/health/live", rest_health.live),
+        Route("/health/ready", rest_health.ready),
+        Route("/metrics", metrics_endpoint),
+        Route("/auth/refresh", rest_auth.refresh, methods=["POST"]),
+    ]
+    middleware = [
+        Middleware(RequestContextMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "x-api-key",
+                "x-requested-with",
+                "x-request-id",
+            ],
+            expose_headers=[
+                "x-request-id",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+            ],
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

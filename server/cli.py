@@ -1,0 +1,145 @@
+"""`eventapi serve | worker | migrate | schema`.
+
+With no DATABASE_URL / REDIS_URL, `serve` starts the embedded PostgreSQL and Redis under
+DATA_DIR, migrates, runs the workers in-process and serves; Ctrl-C stops it all. The other
+commands reuse the embedded services of a running `serve` (found through
+DATA_DIR/runtime.json) or start them for their own run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+
+from server.config import Settings
+from server.embedded import EmbeddedError, EmbeddedServices, running_urls
+from server.logging import configure_logging
+
+log = structlog.get_logger("eventapi.cli")
+
+
+@contextmanager
+def services(settings: Settings, *, reuse_running: bool) -> Iterator[Settings]:
+    """Settings with DATABASE_URL and REDIS_URL filled: as given, from a running embedded
+    instance, or from embedded services started here (stopped when the block ends)."""
+    if settings.database_url and settings.redis_url:
+        yield settings
+        return
+    if reuse_running:
+        running = running_urls(settings.data_dir)
+        if running is not None:
+            yield settings.model_copy(update={"database_url": running[0], "redis_url": running[1]})
+            return
+    embedded = EmbeddedServices(settings.data_dir)
+    embedded.start()
+    try:
+        yield settings.model_copy(
+            update={
+                "database_url": settings.database_url or embedded.postgres.url,
+                "redis_url": settings.redis_url or embedded.redis.url,
+                "worker_in_process": True
+                if settings.worker_in_process is None
+                else settings.worker_in_process,
+            }
+        )
+    finally:
+        embedded.stop()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.migrate import upgrade
+
+    with services(settings, reuse_running=False) as ready:
+        assert ready.database_url is not None
+        upgrade(ready.database_url)
+        host = args.host or ready.host
+        port = args.port or ready.port
+        app = create_app(ready)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            ws_max_size=1_000_000,
+            timeout_graceful_shutdown=10,
+        )
+        log.info("serving", url=f"http://{host}:{port}/graphql", embedded=not settings.database_url)
+        uvicorn.Server(config).run()
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from server.jobs.worker import WorkerGroup, build_workers
+
+    with services(settings, reuse_running=True) as ready:
+        group = WorkerGroup(build_workers(ready, only=args.queue or None))
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(group.run_forever())
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from server.migrate import downgrade, upgrade
+
+    with services(settings, reuse_running=True) as ready:
+        assert ready.database_url is not None
+        if args.downgrade:
+            downgrade(ready.database_url, args.revision or "base")
+        else:
+            upgrade(ready.database_url, args.revision or "head")
+    return 0
+
+
+def cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from schema.api import sdl
+
+    sys.stdout.write(sdl())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eventapi", description="Event platform GraphQL API")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (embedded PostgreSQL and Redis by default)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run the background job workers")
+    worker.add_argument("--queue", action="append", help="only this queue (repeatable)")
+    worker.set_defaults(func=cmd_worker)
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?")
+    migrate.add_argument("--downgrade", action="store_true")
+    migrate.set_defaults(func=cmd_migrate)
+    schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return int(args.func(settings, args))
+    except EmbeddedError as exc:
+        log.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Engine, session factory and the declarative base.
+
+Services receive an `AsyncSession` that is already inside a transaction and never commit on
+their own; the caller (a resolver, a job, a REST handler) owns the transaction through
+`Database.transaction()`. Read paths that run concurrently (DataLoader batches, sibling
+resolvers) each open their own short session through `Database.read()`, because one
+`AsyncSession` cannot serve two tasks at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from server.ids import new_id
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    """`updated_at` is maintained by the `set_updated_at` trigger (see migrations)."""
+
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+EFFECTS_KEY = "eventapi.after_commit"
+EffectHandler = Callable[[list[object]], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, effect: object) -> None:
+    """Record a side effect (cache eviction, live update, queue nudge) to perform once the
+    session's transaction has committed; a rolled-back transaction performs none. Effects
+    are plain objects; the app's effect handler (server.effects) knows what each means."""
+    session.info.setdefault(EFFECTS_KEY, []).append(effect)
+
+
+class Database:
+    effect_handler: EffectHandler | None = None
+
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 20) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=15,
+            pool_recycle=1800,
+            connect_args={"server_settings": {"application_name": "eventapi"}},
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits when the block ends, rolls back on any exception.
+        After the commit, the effects recorded with `after_commit` run."""
+        async with self.sessionmaker.begin() as session:
+            yield session
+        effects = session.info.pop(EFFECTS_KEY, None)
+        if effects and self.effect_handler is not None:
+            await self.effect_handler(effects)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,68 @@
+"""Money as integer minor units plus an ISO 4217 currency; never floats.
+
+`to_minor` is the only way an amount from a client becomes an integer, and `format_amount`
+the only way back, so the currency's exponent is applied in exactly one place."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from server.errors import ValidationError
+
+_ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND"
+_TWO_DECIMAL = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BRL BSD BTN BWP BYN "
+    "BZD CAD CDF CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS "
+    "GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR "
+    "LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD "
+    "PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN "
+    "SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD UYU UZS VES WST XCD YER ZAR ZMW ZWL"
+)
+EXPONENTS: dict[str, int] = {
+    **{c: 0 for c in _ZERO_DECIMAL.split()},
+    **{c: 2 for c in _TWO_DECIMAL.split()},
+    **{c: 3 for c in _THREE_DECIMAL.split()},
+}
+MAX_MINOR = 10**15  # far above any ticket price; keeps sums inside 64-bit columns
+
+
+def is_currency(code: str) -> bool:
+    return code in EXPONENTS
+
+
+def exponent(currency: str) -> int:
+    return EXPONENTS[currency]
+
+
+def normalize_currency(code: str, field: str = "currency") -> str:
+    value = code.strip().upper()
+    if value not in EXPONENTS:
+        raise ValidationError(f"Unknown currency {code!r}; use an ISO 4217 code.", field=field)
+    return value
+
+
+def to_minor(
+    amount: Decimal, currency: str, *, field: str = "amount", allow_zero: bool = True
+) -> int:
+    """An amount in major units (e.g. "12.50" USD) as minor units (1250). Refuses more
+    decimal places than the currency has, negatives, and absurd sizes."""
+    try:
+        scaled = amount * (Decimal(10) ** exponent(currency))
+        if not amount.is_finite() or scaled != scaled.to_integral_value():
+            raise ValidationError(
+                f"{currency} amounts have at most {exponent(currency)} decimal places.", field=field
+            )
+    except InvalidOperation:
+        raise ValidationError("Not a valid amount.", field=field) from None
+    minor = int(scaled)
+    if minor < 0 or (minor == 0 and not allow_zero):
+        raise ValidationError("The amount must be positive.", field=field)
+    if minor > MAX_MINOR:
+        raise ValidationError("The amount is too large.", field=field)
+    return minor
+
+
+def format_amount(minor: int, currency: str) -> Decimal:
+    places = EXPONENTS.get(currency, 2)
+    return (Decimal(minor) / (Decimal(10) ** places)).quantize(Decimal(1).scaleb(-places))

@@ -1,0 +1,37 @@
+"""Append domain events to the outbox inside the caller's transaction.
+
+Event types are dotted (`order.confirmed`). The payload is plain JSON: ids as strings,
+money as minor units plus currency, times in ISO 8601."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import after_commit
+from server.ids import new_id
+from server.outbox.models import OutboxEvent
+
+OUTBOX_WAKEUP_CHANNEL = "eventapi:outbox"
+
+
+class OutboxAppended:
+    """After-commit effect: nudges the dispatcher so events go out without polling delay."""
+
+
+async def emit(
+    session: AsyncSession,
+    event_type: str,
+    *,
+    organization_id: uuid.UUID | None,
+    payload: dict[str, Any],
+) -> OutboxEvent:
+    event = OutboxEvent(
+        id=new_id(), organization_id=organization_id, event_type=event_type, payload=payload
+    )
+    session.add(event)
+    await session.flush()
+    after_commit(session, OutboxAppended())
+    return event

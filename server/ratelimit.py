@@ -1,0 +1,37 @@
+"""Fixed-window request limits kept in Redis, so every app instance counts against the same
+budget. One pipelined round trip per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStatus:
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window resets
+    allowed: bool
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.reset)
+        return headers
+
+
+async def hit(redis: Redis, key: str, *, limit: int, window: int, now: float) -> RateLimitStatus:
+    window_index = int(now // window)
+    redis_key = f"ratelimit:{key}:{window_index}"
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incr(redis_key)
+        pipe.expire(redis_key, window + 60)
+        count, _ = await pipe.execute()
+    reset = max(1, (window_index + 1) * window - int(now))
+    return RateLimitStatus(limit, max(0, limit - int(count)), reset, int(count) <= limit)
