@@ -97,7 +97,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         if args.downgrade:
             downgrade(ready.database_url, args.revision or "base")
         else:
-            upgrade(ready.database_url, args.revision or "head")
+            upgrade(ready.database_url, args.revision or "heads")
     return 0
 
 
