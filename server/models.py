@@ -3,7 +3,30 @@
 from server.apikeys.models import ApiKey
 from server.auth.models import Session, User
 from server.db import Base
+from server.events.models import Event, EventAsset, EventOccurrence, EventSeat
 from server.organizations.models import Membership, Organization
 from server.outbox.models import OutboxEvent
+from server.ticketing.models import Hold, Inventory, PriceTier, SeatAllocation, TicketType
+from server.venues.models import Seat, Seatmap, Venue
 
-__all__ = ["ApiKey", "Base", "Membership", "Organization", "OutboxEvent", "Session", "User"]
+__all__ = [
+    "Event",
+    "EventAsset",
+    "EventOccurrence",
+    "EventSeat",
+    "Hold",
+    "Inventory",
+    "PriceTier",
+    "Seat",
+    "SeatAllocation",
+    "Seatmap",
+    "TicketType",
+    "Venue",
+    "ApiKey",
+    "Base",
+    "Membership",
+    "Organization",
+    "OutboxEvent",
+    "Session",
+    "User",
+]
