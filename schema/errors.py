@@ -91,12 +91,27 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         ]
     if error.path:
         formatted["path"] = error.path
-    if original is None:
+    if not error.path and not isinstance(original, AccessError | ClientError | DomainError):
+        # No path: the request itself was wrong (validation, a literal or variable that
+        # its type cannot represent), whatever the scalar raised underneath.
         extensions = dict(error.extensions or {})
+        if isinstance(original, GraphQLError) and original.extensions:
+            extensions = {**original.extensions, **extensions}
         extensions.setdefault(
-            "code", "GRAPHQL_VALIDATION_FAILED" if not error.path else "BAD_USER_INPUT"
+            "code",
+            "BAD_USER_INPUT"
+            if error.message.startswith("Variable ")
+            else "GRAPHQL_VALIDATION_FAILED",
         )
         formatted["extensions"] = extensions
+    elif original is None and error.extensions and "code" in error.extensions:
+        formatted["extensions"] = dict(error.extensions)
+    elif original is None:
+        # Raised by the executor itself on a resolved field (a null for a non-null field,
+        # a value its type cannot serialize): our bug, not the client's.
+        log.error("invalid result while resolving", path=error.path, detail=error.message)
+        formatted["message"] = "Internal server error."
+        formatted["extensions"] = {"code": "INTERNAL", "requestId": request_id}
     elif isinstance(original, AccessError | ClientError):
         formatted["message"] = original.message
         formatted["extensions"] = {"code": original.code}

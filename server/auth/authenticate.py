@@ -66,7 +66,9 @@ async def session_active(
         return cached == b"1"
     async with db.read() as session:
         active = await session_is_active(session, session_id=session_id, now=now)
-    await redis.set(key, b"1" if active else b"0", ex=ttl)
+    # NX: a revocation that committed (and wrote "0") while we read must not be
+    # overwritten by our older answer.
+    await redis.set(key, b"1" if active else b"0", ex=ttl, nx=True)
     return active
 
 

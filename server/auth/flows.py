@@ -83,7 +83,9 @@ async def login(
     ip: str | None,
 ) -> SignedIn:
     async with db.transaction() as session:
-        user = await authenticate_password(session, email=email, password=password)
+        user = await authenticate_password(
+            session, email=email, password=password, rounds=settings.bcrypt_rounds
+        )
         issued = await start_session(
             session,
             user_id=user.id,

@@ -22,6 +22,7 @@ from server.auth.models import Session, User
 from server.auth.passwords import (
     MAX_PASSWORD_BYTES,
     MIN_PASSWORD_LENGTH,
+    hash_cost,
     hash_password,
     verify_password,
 )
@@ -84,15 +85,21 @@ async def register_user(
     return user
 
 
-async def authenticate_password(session: AsyncSession, *, email: str, password: str) -> User:
+async def authenticate_password(
+    session: AsyncSession, *, email: str, password: str, rounds: int
+) -> User:
     """The user with these credentials. Unknown email and wrong password give the same
-    error after the same amount of bcrypt work."""
+    error after the same amount of bcrypt work. A hash made at another cost than the
+    configured one is replaced on a successful sign-in."""
     user = await session.scalar(
         select(User).where(func.lower(User.email) == normalize_email(email))
     )
-    ok = await verify_password(password, user.password_hash if user else None)
+    ok = await verify_password(password, user.password_hash if user else None, rounds=rounds)
     if user is None or not ok:
         raise InvalidCredentials()
+    if hash_cost(user.password_hash) != rounds:
+        user.password_hash = await hash_password(password, rounds)
+        await session.flush()
     return user
 
 

@@ -28,6 +28,8 @@ class InvalidToken(Exception):
 def issue_access_token(
     *, key: str, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime, ttl: int
 ) -> tuple[str, datetime]:
+    # Whole seconds, so the `expiresAt` clients see is exactly the token's `exp`.
+    now = now.replace(microsecond=0)
     expires_at = now + timedelta(seconds=ttl)
     claims = {
         "iss": ISSUER,

@@ -11,7 +11,9 @@ CONTRACT = ROOT.parent / "shared" / "API.graphql"
 
 
 def test_committed_schema_snapshot_matches_the_code() -> None:
-    assert SNAPSHOT.read_text() == sdl(), "run `python -m schema.api` and commit schema/schema.graphql"
+    assert SNAPSHOT.read_text() == sdl(), (
+        "run `python -m schema.api` and commit schema/schema.graphql"
+    )
 
 
 def test_snapshot_is_valid_sdl() -> None:
