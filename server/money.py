@@ -43,7 +43,7 @@ def normalize_currency(code: str, field: str = "currency") -> str:
 
 
 def to_minor(
-    amount: Decimal, currency: str, *, field: str = "amount", allow_zero: bool = True
+    amount: Decimal, currency: str, *, field: str | list[str] = "amount", allow_zero: bool = True
 ) -> int:
     """An amount in major units (e.g. "12.50" USD) as minor units (1250). Refuses more
     decimal places than the currency has, negatives, and absurd sizes."""

@@ -1,0 +1,147 @@
+"""Seat allocations per occurrence. Taking a seat is an INSERT that the partial unique
+index `uq_seat_allocations_active` lets succeed for one allocation only; ON CONFLICT DO
+NOTHING makes a lost race visible as a shorter RETURNING list, with no aborted transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.errors import ValidationError
+from server.events.models import EventSeat
+from server.ids import new_id
+from server.ticketing.errors import SeatUnavailable
+from server.ticketing.inventory import release_expired
+from server.ticketing.models import Inventory, SeatAllocation, SeatState
+
+_INSERT = text(
+    """
+    INSERT INTO seat_allocations
+        (id, occurrence_id, event_seat_id, ticket_type_id, state, hold_id, order_id, expires_at)
+    SELECT s.id_new, :occurrence_id, s.seat_id, :ticket_type_id, CAST(:state AS seat_state),
+           :hold_id, :order_id, :expires_at
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:seats AS uuid[])) AS s(id_new, seat_id)
+    ORDER BY s.seat_id
+    ON CONFLICT (occurrence_id, event_seat_id) WHERE released_at IS NULL DO NOTHING
+    RETURNING event_seat_id
+    """
+)
+
+
+async def check_seats(
+    session: AsyncSession,
+    *,
+    event_id: uuid.UUID,
+    seat_ids: Sequence[uuid.UUID],
+    sections: Sequence[str],
+    field: list[str],
+) -> None:
+    """The seats exist in this event's snapshot, in the ticket type's sections, once each."""
+    if len(set(seat_ids)) != len(seat_ids):
+        raise ValidationError("A seat is listed twice.", field=field)
+    found = (
+        await session.scalars(
+            select(EventSeat.id).where(
+                EventSeat.id.in_(seat_ids),
+                EventSeat.event_id == event_id,
+                EventSeat.section.in_(sections),
+            )
+        )
+    ).all()
+    if len(found) != len(seat_ids):
+        raise ValidationError(
+            "Some seats are not in this event or not sold by this ticket type.", field=field
+        )
+
+
+async def allocate(
+    session: AsyncSession,
+    *,
+    occurrence_id: uuid.UUID,
+    ticket_type_id: uuid.UUID,
+    seat_ids: Sequence[uuid.UUID],
+    state: SeatState,
+    now: datetime,
+    expires_at: datetime | None,
+    hold_id: uuid.UUID | None = None,
+    order_id: uuid.UUID | None = None,
+    field: list[str] | None = None,
+) -> None:
+    """Take every seat or raise SeatUnavailable (the caller's transaction rolls back)."""
+    wanted = sorted(seat_ids)
+    params: dict[str, Any] = {
+        "occurrence_id": occurrence_id,
+        "ticket_type_id": ticket_type_id,
+        "state": state.value,
+        "hold_id": hold_id,
+        "order_id": order_id,
+        "expires_at": expires_at,
+    }
+    taken = set(await _insert(session, wanted, params))
+    missing = [s for s in wanted if s not in taken]
+    if missing and await _release_expired_holders(session, occurrence_id, missing, now):
+        taken |= set(await _insert(session, missing, params))
+        missing = [s for s in wanted if s not in taken]
+    if missing:
+        raise SeatUnavailable(field=field)
+
+
+async def _insert(
+    session: AsyncSession, seats: Sequence[uuid.UUID], params: dict[str, object]
+) -> list[uuid.UUID]:
+    ids = [new_id() for _ in seats]
+    rows = await session.execute(_INSERT, {**params, "ids": ids, "seats": list(seats)})
+    return list(rows.scalars())
+
+
+async def _release_expired_holders(
+    session: AsyncSession, occurrence_id: uuid.UUID, seat_ids: Sequence[uuid.UUID], now: datetime
+) -> int:
+    """Seats blocked by allocations that expired: release their owners (exactly once)."""
+    rows = (
+        await session.execute(
+            select(Inventory.id)
+            .join(
+                SeatAllocation,
+                (SeatAllocation.ticket_type_id == Inventory.ticket_type_id)
+                & (SeatAllocation.occurrence_id == Inventory.occurrence_id),
+            )
+            .where(
+                SeatAllocation.occurrence_id == occurrence_id,
+                SeatAllocation.event_seat_id.in_(seat_ids),
+                SeatAllocation.released_at.is_(None),
+                SeatAllocation.expires_at <= now,
+            )
+            .distinct()
+        )
+    ).scalars()
+    released = 0
+    for inventory_id in sorted(rows):
+        released += await release_expired(session, inventory_id=inventory_id, now=now)
+    return released
+
+
+async def release(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    order_id: uuid.UUID | None = None,
+    hold_id: uuid.UUID | None = None,
+    state: SeatState | None = None,
+) -> int:
+    query = (
+        update(SeatAllocation).where(SeatAllocation.released_at.is_(None)).values(released_at=now)
+    )
+    if order_id is not None:
+        query = query.where(SeatAllocation.order_id == order_id)
+    if hold_id is not None:
+        query = query.where(SeatAllocation.hold_id == hold_id)
+    if state is not None:
+        query = query.where(SeatAllocation.state == state)
+    result = await session.execute(query.returning(SeatAllocation.id))
+    return len(result.all())
