@@ -5,7 +5,7 @@ AsyncSession cannot serve two tasks at once."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -16,13 +16,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class ContextLoader(DataLoader, Generic[K, V]):  # type: ignore[misc]
+class ContextLoader(DataLoader[K, V]):
     def __init__(self, context: Context, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.context = context
-
-    async def load(self, key: K) -> V:  # typed wrapper
-        return await super().load(key)  # type: ignore[no-any-return]
-
-    async def batch_load_fn(self, keys: list[K]) -> list[V]:
-        raise NotImplementedError
