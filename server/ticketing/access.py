@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.errors import NotFound
-from server.events.models import Event
-from server.organizations.access import Grant, Permission, authorize
+from server.events.models import Event, EventStatus
+from server.organizations.access import Grant, Permission, authorize, readable_organization_ids
 from server.ticketing.errors import TicketTypeNotFound
 from server.ticketing.models import TicketType
 
@@ -52,3 +52,25 @@ async def ticket_type_for_write(
     if ticket_type is None:
         raise TicketTypeNotFound(field=field)
     return ticket_type, event
+
+
+PUBLIC_STATUSES = frozenset({EventStatus.PUBLISHED, EventStatus.COMPLETED, EventStatus.CANCELLED})
+
+
+async def can_read_private(session: AsyncSession, actor: Actor, organization_id: uuid.UUID) -> bool:
+    """Members (staff and up) and API keys with events:read see drafts and private types."""
+    return organization_id in await readable_organization_ids(
+        session, actor, Permission.EVENTS_READ
+    )
+
+
+async def event_for_read(session: AsyncSession, actor: Actor, event_id: uuid.UUID) -> Event:
+    """A public event for anyone; a draft only for its organization's members."""
+    event = await session.get(Event, event_id)
+    if event is None:
+        raise EventNotFound(field="eventId")
+    if event.status not in PUBLIC_STATUSES and not await can_read_private(
+        session, actor, event.organization_id
+    ):
+        raise EventNotFound(field="eventId")
+    return event

@@ -38,6 +38,8 @@ class Availability:
     reserved: int
     held: int
     status: SaleStatus
+    starts_at: datetime
+    ends_at: datetime
 
 
 def sale_status(
@@ -139,6 +141,8 @@ async def availability(
                 reserved=reserved,
                 held=held,
                 status=status,
+                starts_at=r.starts_at,
+                ends_at=r.ends_at,
             )
         )
     return result

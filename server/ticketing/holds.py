@@ -209,7 +209,7 @@ async def _expired_held_units(
         )
         .group_by(Hold.inventory_id)
     )
-    return {inventory_id: int(units) for inventory_id, units in rows.tuples()}
+    return {inventory_id: int(units) for inventory_id, units in rows}
 
 
 inventory.register_expired_releaser(_release_expired_on_row)

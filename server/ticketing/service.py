@@ -90,15 +90,12 @@ async def _check_sections(
     if event.seatmap_id is None:
         checks.add("sections", "This event has no seatmap; seated ticket types need one.")
         return
-    counts = dict(
-        (
-            await session.execute(
-                select(EventSeat.section, func.count())
-                .where(EventSeat.event_id == event.id, EventSeat.section.in_(sections))
-                .group_by(EventSeat.section)
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(EventSeat.section, func.count())
+        .where(EventSeat.event_id == event.id, EventSeat.section.in_(sections))
+        .group_by(EventSeat.section)
     )
+    counts = {section: int(count) for section, count in rows}
     unknown = sorted(set(sections) - set(counts))
     if unknown:
         checks.add("sections", f"Unknown sections: {', '.join(unknown)}.")
