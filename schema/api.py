@@ -13,11 +13,15 @@ from schema.auth.mutations import AuthMutations
 from schema.auth.queries import AuthQueries
 from schema.organizations.mutations import OrganizationMutations
 from schema.organizations.queries import OrganizationQueries
+from schema.ticketing.mutations import TicketingMutations
+from schema.ticketing.queries import TicketingQueries
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 
-Query = merge_types("Query", (AuthQueries, OrganizationQueries, ApiKeyQueries))
-Mutation = merge_types("Mutation", (AuthMutations, ApiKeyMutations, OrganizationMutations))
+Query = merge_types("Query", (AuthQueries, OrganizationQueries, ApiKeyQueries, TicketingQueries))
+Mutation = merge_types(
+    "Mutation", (AuthMutations, ApiKeyMutations, OrganizationMutations, TicketingMutations)
+)
 
 
 def build_schema() -> strawberry.Schema:
