@@ -203,6 +203,8 @@ class SeatAllocation(IdMixin, TimestampMixin, Base):
     )
     state: Mapped[SeatState] = mapped_column(_enum(SeatState, "seat_state"))
     hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"))
-    order_id: Mapped[uuid.UUID | None]  # foreign key added by the commerce migration
+    order_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE", use_alter=True)
+    )
     expires_at: Mapped[datetime | None]
     released_at: Mapped[datetime | None]
