@@ -6,10 +6,9 @@ from datetime import datetime
 import strawberry
 
 from schema.context import Info
-from schema.errors import UserError, run_query
+from schema.errors import UserError
 from schema.organizations.types import Membership, Organization
 from server.auth.models import User as UserModel
-from server.organizations.service import memberships_of_user
 
 
 @strawberry.type
@@ -24,18 +23,9 @@ class User:
 
     @strawberry.field(description="The user's organizations; others see only those they share.")
     async def organizations(self, info: Info) -> list[Membership]:
-        user_id = uuid.UUID(self.id)
-        rows = await run_query(info, lambda s: memberships_of_user(s, user_id=user_id))
-        actor = info.context.actor
-        if actor.user_id != user_id:
-            shared: set[uuid.UUID] = set()
-            viewer_id = actor.user_id
-            if viewer_id is not None:
-                mine = await run_query(info, lambda s: memberships_of_user(s, user_id=viewer_id))
-                shared = {org.id for org, _ in mine}
-            elif actor.api_key_organization_id and "members:read" in actor.scopes:
-                shared = {actor.api_key_organization_id}
-            rows = [(org, role) for org, role in rows if org.id in shared]
+        from schema.organizations.loaders import MembershipsByUserLoader
+
+        rows = await info.context.loader(MembershipsByUserLoader).load(uuid.UUID(self.id))
         return [
             Membership(organization=Organization.from_model(org), role=role) for org, role in rows
         ]

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from schema.context import Info
-from schema.errors import UserError, run_query
+from schema.errors import UserError
 from server.auth.models import User as UserModel
 from server.organizations.models import Organization as OrganizationModel
 from server.organizations.models import Role as RoleModel
-from server.organizations.service import list_members
 
 if TYPE_CHECKING:
     from schema.auth.types import User
+    from schema.events.types import EventConnection, EventStatus
 
 Role = strawberry.enum(RoleModel, name="Role")
 
@@ -30,13 +30,22 @@ class Organization:
 
     @strawberry.field
     async def members(self, info: Info) -> list[Member]:
-        from schema.auth.types import User
+        from schema.organizations.loaders import MembersByOrganizationLoader
 
-        views = await run_query(
-            info,
-            lambda s: list_members(s, actor=info.context.actor, organization_id=uuid.UUID(self.id)),
-        )
-        return [Member(user=User.from_model(v.user), role=v.role) for v in views]
+        views = await info.context.loader(MembersByOrganizationLoader).load(uuid.UUID(self.id))
+        return [Member.of(v.user, v.role) for v in views]
+
+    @strawberry.field(description="The organization's events: every status for its members.")
+    async def events(
+        self,
+        info: Info,
+        status: Annotated[EventStatus, strawberry.lazy("schema.events.types")] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Annotated[EventConnection, strawberry.lazy("schema.events.types")]:
+        from schema.events.queries import organization_events
+
+        return await organization_events(info, uuid.UUID(self.id), status, first, after)
 
 
 @strawberry.type

@@ -32,6 +32,7 @@ PREFIX_HEAD = "evk"
 PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 CACHE_TTL = 60
 LAST_USED_RESOLUTION = 60  # seconds between lastUsedAt writes for one key
+TOMBSTONE = b"{}"  # a cached "no such usable key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +128,15 @@ async def list_api_keys(
 
 
 async def evict_cached_keys(redis: Redis, prefixes: list[str]) -> None:
-    if prefixes:
-        await redis.delete(*[_cache_key(p) for p in prefixes])
+    """After a revocation commits: every instance refuses these keys from now on. The
+    entries are overwritten with a tombstone rather than deleted, so a lookup that read the
+    row before the commit cannot put the old answer back (lookups only fill empty entries)."""
+    if not prefixes:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for prefix in prefixes:
+            pipe.set(_cache_key(prefix), TOMBSTONE, ex=CACHE_TTL)
+        await pipe.execute()
 
 
 async def _load_key(db: Database, redis: Redis, prefix: str) -> dict[str, object] | None:
@@ -153,7 +161,7 @@ async def _load_key(db: Database, redis: Redis, prefix: str) -> dict[str, object
             "scopes": row.scopes,
             "expires_at": row.expires_at.timestamp() if row.expires_at else None,
         }
-    await redis.set(_cache_key(prefix), orjson.dumps(record), ex=CACHE_TTL)
+    await redis.set(_cache_key(prefix), orjson.dumps(record), ex=CACHE_TTL, nx=True)
     return record or None
 
 

@@ -6,6 +6,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.actor import Actor
 from server.auth.models import User
 from server.auth.service import normalize_email
-from server.errors import Forbidden, Validator
+from server.errors import AccessError, Forbidden, NotFound, Validator
 from server.ids import new_id
-from server.organizations.access import Grant, Permission, authorize
+from server.organizations.access import Grant, Permission, any_id, authorize, authorize_many
 from server.organizations.errors import (
     AlreadyMember,
     InvalidSlug,
@@ -100,28 +101,71 @@ async def get_organization(
 async def list_members(
     session: AsyncSession, *, actor: Actor, organization_id: uuid.UUID
 ) -> list[MemberView]:
-    await authorize(
-        session, actor, organization_id, Permission.MEMBERS_READ, not_found=OrganizationNotFound()
-    )
-    rows = await session.execute(
-        select(User, Membership.role)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == organization_id)
-        .order_by(Membership.created_at, Membership.id)
-    )
-    return [MemberView(user, role, organization_id) for user, role in rows]
+    found = (
+        await members_of_organizations(session, actor=actor, organization_ids=[organization_id])
+    )[organization_id]
+    if isinstance(found, Exception):
+        raise found
+    return found
 
 
-async def memberships_of_user(
-    session: AsyncSession, *, user_id: uuid.UUID
-) -> list[tuple[Organization, Role]]:
-    rows = await session.execute(
-        select(Organization, Membership.role)
-        .join(Membership, Membership.organization_id == Organization.id)
-        .where(Membership.user_id == user_id, Organization.deleted_at.is_(None))
-        .order_by(Membership.created_at, Membership.id)
+async def members_of_organizations(
+    session: AsyncSession, *, actor: Actor, organization_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[MemberView] | AccessError | NotFound]:
+    """Each organization's members, oldest first, in two queries however many organizations
+    are asked for; an organization the actor may not read maps to the error instead."""
+    decided = await authorize_many(
+        session, actor, organization_ids, Permission.MEMBERS_READ, not_found=OrganizationNotFound()
     )
-    return [(org, role) for org, role in rows]
+    allowed = [org_id for org_id, grant in decided.items() if isinstance(grant, Grant)]
+    result: dict[uuid.UUID, list[MemberView] | AccessError | NotFound] = {
+        org_id: grant for org_id, grant in decided.items() if not isinstance(grant, Grant)
+    }
+    result.update({org_id: [] for org_id in allowed})
+    if allowed:
+        rows = await session.execute(
+            select(User, Membership.role, Membership.organization_id)
+            .join(Membership, Membership.user_id == User.id)
+            .where(any_id(Membership.organization_id, allowed))
+            .order_by(Membership.created_at, Membership.id)
+        )
+        for user, role, org_id in rows:
+            members = result[org_id]
+            assert isinstance(members, list)
+            members.append(MemberView(user, role, org_id))
+    return result
+
+
+async def visible_memberships(
+    session: AsyncSession, *, actor: Actor, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[Organization, Role]]]:
+    """Each user's organizations (oldest membership first) as far as the actor may see them:
+    all of their own; of anyone else, only the organizations whose members the actor may
+    read (shared memberships, or the API key's organization with `members:read`)."""
+    result: dict[uuid.UUID, list[tuple[Organization, Role]]] = {u: [] for u in user_ids}
+    if actor.is_anonymous or not user_ids:
+        return result
+    wanted = set(user_ids)
+    if actor.user_id is not None:
+        wanted.add(actor.user_id)
+    rows = (
+        await session.execute(
+            select(Membership.user_id, Organization, Membership.role)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(any_id(Membership.user_id, list(wanted)), Organization.deleted_at.is_(None))
+            .order_by(Membership.created_at, Membership.id)
+        )
+    ).all()
+    if actor.user_id is not None:
+        shared = {org.id for user_id, org, _ in rows if user_id == actor.user_id}
+    elif Permission.MEMBERS_READ.scope in actor.scopes and actor.api_key_organization_id:
+        shared = {actor.api_key_organization_id}
+    else:
+        shared = set()
+    for user_id, org, role in rows:
+        if user_id in result and (user_id == actor.user_id or org.id in shared):
+            result[user_id].append((org, role))
+    return result
 
 
 def _may_assign(grant: Grant, role: Role) -> None:
@@ -146,6 +190,18 @@ async def _lock_organization(session: AsyncSession, organization_id: uuid.UUID) 
     return org
 
 
+async def _authorize_locked(
+    session: AsyncSession, actor: Actor, organization_id: uuid.UUID, permission: Permission
+) -> Grant:
+    """Authorize, lock the organization, and authorize again: a change that committed
+    while we waited for the lock (our own demotion, say) is seen by the second check."""
+    await authorize(session, actor, organization_id, permission, not_found=OrganizationNotFound())
+    await _lock_organization(session, organization_id)
+    return await authorize(
+        session, actor, organization_id, permission, not_found=OrganizationNotFound()
+    )
+
+
 async def _owner_count(session: AsyncSession, organization_id: uuid.UUID) -> int:
     count = await session.scalar(
         select(func.count())
@@ -158,11 +214,8 @@ async def _owner_count(session: AsyncSession, organization_id: uuid.UUID) -> int
 async def add_member(
     session: AsyncSession, *, actor: Actor, organization_id: uuid.UUID, email: str, role: Role
 ) -> MemberView:
-    grant = await authorize(
-        session, actor, organization_id, Permission.MEMBERS_WRITE, not_found=OrganizationNotFound()
-    )
+    grant = await _authorize_locked(session, actor, organization_id, Permission.MEMBERS_WRITE)
     _may_assign(grant, role)
-    await _lock_organization(session, organization_id)
     user = await session.scalar(
         select(User).where(func.lower(User.email) == normalize_email(email))
     )
@@ -190,10 +243,7 @@ async def update_member_role(
     user_id: uuid.UUID,
     role: Role,
 ) -> MemberView:
-    grant = await authorize(
-        session, actor, organization_id, Permission.MEMBERS_WRITE, not_found=OrganizationNotFound()
-    )
-    await _lock_organization(session, organization_id)
+    grant = await _authorize_locked(session, actor, organization_id, Permission.MEMBERS_WRITE)
     membership = await session.scalar(
         select(Membership).where(
             Membership.organization_id == organization_id, Membership.user_id == user_id
@@ -217,24 +267,9 @@ async def remove_member(
     session: AsyncSession, *, actor: Actor, organization_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
     leaving_self = actor.user_id == user_id
-    if leaving_self:
-        # Anyone may leave; reading is enough to prove membership.
-        await authorize(
-            session,
-            actor,
-            organization_id,
-            Permission.ORGANIZATION_READ,
-            not_found=OrganizationNotFound(),
-        )
-    else:
-        grant = await authorize(
-            session,
-            actor,
-            organization_id,
-            Permission.MEMBERS_WRITE,
-            not_found=OrganizationNotFound(),
-        )
-    await _lock_organization(session, organization_id)
+    # Anyone may leave; reading is enough to prove membership.
+    permission = Permission.ORGANIZATION_READ if leaving_self else Permission.MEMBERS_WRITE
+    grant = await _authorize_locked(session, actor, organization_id, permission)
     membership = await session.scalar(
         select(Membership).where(
             Membership.organization_id == organization_id, Membership.user_id == user_id
@@ -257,13 +292,7 @@ async def delete_organization(
     orders and payments stay on record. Returns the API key prefixes to evict from caches."""
     from server.apikeys.models import ApiKey  # local: apikeys imports organizations
 
-    await authorize(
-        session,
-        actor,
-        organization_id,
-        Permission.ORGANIZATION_MANAGE,
-        not_found=OrganizationNotFound(),
-    )
+    await _authorize_locked(session, actor, organization_id, Permission.ORGANIZATION_MANAGE)
     org = await _lock_organization(session, organization_id)
     org.deleted_at = now
     keys = await session.scalars(
