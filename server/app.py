@@ -24,6 +24,7 @@ from server.jobs.worker import WorkerGroup, build_workers
 from server.middleware import RequestContextMiddleware
 from server.rest import auth as rest_auth
 from server.rest import health as rest_health
+from server.rest import payment_webhooks
 from server.rest.metrics import metrics_endpoint
 
 log = structlog.get_logger("eventapi.app")
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         Route("/health/ready", rest_health.ready),
         Route("/metrics", metrics_endpoint),
         Route("/auth/refresh", rest_auth.refresh, methods=["POST"]),
+        *payment_webhooks.routes(),
     ]
     middleware = [
         Middleware(RequestContextMiddleware),

@@ -6,6 +6,7 @@ from server.db import Base
 from server.events.models import Event, EventAsset, EventOccurrence, EventSeat
 from server.organizations.models import Membership, Organization
 from server.outbox.models import OutboxEvent
+from server.payments.models import PaymentEvent
 from server.ticketing.models import Hold, Inventory, PriceTier, SeatAllocation, TicketType
 from server.venues.models import Seat, Seatmap, Venue
 
@@ -21,6 +22,7 @@ __all__ = [
     "Membership",
     "Organization",
     "OutboxEvent",
+    "PaymentEvent",
     "PriceTier",
     "Seat",
     "SeatAllocation",

@@ -24,6 +24,8 @@ from server.models import Base
 from tests.support.gql import GraphQLClient
 from tests.support.services import ServiceUrls, test_services
 
+pytest_plugins = ["tests.fakes.plugin"]
+
 TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123"
 
 
