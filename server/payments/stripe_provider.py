@@ -21,7 +21,6 @@ from typing import Any, NoReturn
 
 import stripe
 
-from server.money import exponent
 from server.payments import stripe_events
 from server.payments.base import (
     PaymentIntent,
@@ -47,7 +46,8 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 MAX_NETWORK_RETRIES = 2  # the SDK retries connection errors, 409 and 5xx, same key
 TIMEOUT_SECONDS = 30
 
-# Stripe's standard published pricing for domestic cards, per settlement currency.
+# Stripe's standard published pricing for domestic cards, per currency; elsewhere the
+# percentage alone (the fixed part is priced in the local currency and not listed here).
 FEES: dict[str, FeeRate] = {
     "USD": FeeRate(290, 30),
     "CAD": FeeRate(290, 30),
@@ -217,11 +217,7 @@ class StripeProvider(PaymentProvider):
         return stripe_events.normalize(event)
 
     def processing_fee(self, amount_minor: int, currency: str) -> int:
-        currency = currency.upper()
-        rate = FEES.get(currency, DEFAULT_FEE)
-        if currency not in FEES and exponent(currency) == 0:
-            rate = FeeRate(rate.basis_points)
-        return rate.fee(amount_minor)
+        return FEES.get(currency.upper(), DEFAULT_FEE).fee(amount_minor)
 
 
 def _options(idempotency_key: str | None) -> Any:
