@@ -11,16 +11,38 @@ from schema.apikeys.mutations import ApiKeyMutations
 from schema.apikeys.queries import ApiKeyQueries
 from schema.auth.mutations import AuthMutations
 from schema.auth.queries import AuthQueries
+from schema.events.mutations import EventMutations
+from schema.events.queries import EventQueries
 from schema.organizations.mutations import OrganizationMutations
 from schema.organizations.queries import OrganizationQueries
 from schema.ticketing.mutations import TicketingMutations
 from schema.ticketing.queries import TicketingQueries
+from schema.venues.mutations import VenueMutations
+from schema.venues.queries import VenueQueries
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 
-Query = merge_types("Query", (AuthQueries, OrganizationQueries, ApiKeyQueries, TicketingQueries))
+Query = merge_types(
+    "Query",
+    (
+        AuthQueries,
+        OrganizationQueries,
+        ApiKeyQueries,
+        VenueQueries,
+        EventQueries,
+        TicketingQueries,
+    ),
+)
 Mutation = merge_types(
-    "Mutation", (AuthMutations, ApiKeyMutations, OrganizationMutations, TicketingMutations)
+    "Mutation",
+    (
+        AuthMutations,
+        ApiKeyMutations,
+        OrganizationMutations,
+        VenueMutations,
+        EventMutations,
+        TicketingMutations,
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from server.db import Database
 from server.effects import EffectRunner
 from server.jobs.worker import WorkerGroup, build_workers
 from server.middleware import RequestContextMiddleware
+from server.rest import assets as rest_assets
 from server.rest import auth as rest_auth
 from server.rest import health as rest_health
 from server.rest import payment_webhooks
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         Route("/health/ready", rest_health.ready),
         Route("/metrics", metrics_endpoint),
         Route("/auth/refresh", rest_auth.refresh, methods=["POST"]),
+        Route("/assets/{asset_id}", rest_assets.serve_asset, methods=["GET", "HEAD"]),
         *payment_webhooks.routes(),
     ]
     middleware = [

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     rate_limit_window: int = Field(3600, gt=0)
     max_body_size: int = Field(1_000_000, gt=0)
     max_upload_size: int = Field(50_000_000, gt=0)
+    # Largest event asset per kind, bytes (each also bounded by MAX_UPLOAD_SIZE)
+    asset_max_image_size: int = Field(10_000_000, gt=0)
+    asset_max_seatmap_render_size: int = Field(20_000_000, gt=0)
+    asset_max_pdf_size: int = Field(20_000_000, gt=0)
+    asset_max_video_size: int = Field(50_000_000, gt=0)
     introspection: bool | None = None  # None: on in development, off in production
     graphiql: bool | None = None
     query_max_depth: int = 12
