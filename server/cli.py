@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,8 +52,25 @@ def services(settings: Settings, *, reuse_running: bool) -> Iterator[Settings]:
         embedded.stop()
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM asked us to stop: uvicorn has shut the app down and re-raised
+    the signal; unwinding from here stops the embedded services."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    # Once: a second Ctrl-C must not interrupt the orderly stop of PostgreSQL and Redis.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Stopped(signal.Signals(signum).name)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
+
+    # uvicorn handles both signals while it runs, then re-raises them; with Python's
+    # default SIGTERM action the process would die before the services are stopped.
+    signal.signal(signal.SIGINT, _raise_stopped)
+    signal.signal(signal.SIGTERM, _raise_stopped)
 
     from server.app import create_app
     from server.migrate import upgrade
@@ -137,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     except EmbeddedError as exc:
         log.error(str(exc))
         return 1
+    except Stopped as stop:
+        log.info("stopped", signal=str(stop))
+        return 0
     except KeyboardInterrupt:
         return 130
 

@@ -90,6 +90,7 @@ class EmbeddedPostgres:
     def start(self) -> None:
         self._prepare_user()
         self._initdb()
+        self._own_data()
         self._clear_stale()
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self._chown(self.socket_dir)
@@ -155,6 +156,23 @@ class EmbeddedPostgres:
 
         entry = pwd.getpwnam(self._run_as)
         os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _own_data(self) -> None:
+        """Running as root, the data directory must belong to the user PostgreSQL runs as;
+        a DATA_DIR copied or restored by root does not, and PostgreSQL would refuse it."""
+        if self._run_as is None:
+            return
+        import pwd
+
+        entry = pwd.getpwnam(self._run_as)
+        if self.pgdata.stat().st_uid == entry.pw_uid:
+            return
+        log.warning("taking ownership of the embedded database files", pgdata=str(self.pgdata))
+        for dirpath, dirs, files in os.walk(self.pgdata):
+            for name in [*dirs, *files]:
+                os.chown(Path(dirpath) / name, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+        os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        self.pgdata.chmod(0o700)
 
     def _initdb(self) -> None:
         if (self.pgdata / "PG_VERSION").exists():
