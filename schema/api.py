@@ -19,6 +19,8 @@ from schema.ticketing.mutations import TicketingMutations
 from schema.ticketing.queries import TicketingQueries
 from schema.venues.mutations import VenueMutations
 from schema.venues.queries import VenueQueries
+from schema.webhooks.mutations import WebhookMutations
+from schema.webhooks.queries import WebhookQueries
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 
@@ -31,6 +33,7 @@ Query = merge_types(
         VenueQueries,
         EventQueries,
         TicketingQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -42,6 +45,7 @@ Mutation = merge_types(
         VenueMutations,
         EventMutations,
         TicketingMutations,
+        WebhookMutations,
     ),
 )
 

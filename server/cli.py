@@ -98,12 +98,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from server.jobs.worker import WorkerGroup, build_workers
+    from server.jobs.worker import run_worker_process
 
     with services(settings, reuse_running=True) as ready:
-        group = WorkerGroup(build_workers(ready, only=args.queue or None))
+        metrics_port = args.metrics_port or ready.worker_metrics_port
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(group.run_forever())
+            asyncio.run(run_worker_process(ready, only=args.queue, metrics_port=metrics_port))
     return 0
 
 
@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="run the background job workers")
     worker.add_argument("--queue", action="append", help="only this queue (repeatable)")
+    worker.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
     worker.set_defaults(func=cmd_worker)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("revision", nargs="?")

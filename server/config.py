@@ -79,12 +79,18 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     webhook_allow_private_urls: bool = False
+    webhook_timeout: float = Field(10.0, gt=0)  # seconds per delivery attempt
+    webhook_max_attempts: int = Field(10, ge=1, le=50)  # then the delivery is dead-lettered
+    webhook_retry_base: float = Field(30.0, ge=0)  # seconds; doubles per attempt, full jitter
+    webhook_retry_max: float = Field(21600.0, gt=0)  # cap on one retry delay (6 hours)
 
     # Runtime
     db_pool_size: int = Field(20, gt=0)
     db_max_overflow: int = Field(20, ge=0)
     worker_in_process: bool | None = None  # None: on when running embedded
     worker_concurrency: int = Field(10, gt=0)
+    job_timeout: float = Field(300.0, gt=0)  # seconds a job may run before it counts as failed
+    worker_metrics_port: int | None = None  # `eventapi worker` serves /metrics here when set
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

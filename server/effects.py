@@ -17,7 +17,11 @@ from server.app_state import AppState
 log = structlog.get_logger("eventapi.effects")
 
 # Modules that register handlers with @handles; imported when the app starts.
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = [
+    "server.jobs.enqueue",
+    "server.jobs.dispatch",
+    "server.webhooks.jobs",
+]
 
 Handler = Callable[[AppState, list[Any]], Awaitable[None]]
 _handlers: dict[type, Handler] = {}

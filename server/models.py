@@ -4,11 +4,13 @@ from server.apikeys.models import ApiKey
 from server.auth.models import Session, User
 from server.db import Base
 from server.events.models import Event, EventAsset, EventOccurrence, EventSeat
+from server.jobs.models import JobDeadLetter
 from server.organizations.models import Membership, Organization
 from server.outbox.models import OutboxEvent
 from server.payments.models import PaymentEvent
 from server.ticketing.models import Hold, Inventory, PriceTier, SeatAllocation, TicketType
 from server.venues.models import Seat, Seatmap, Venue
+from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -19,6 +21,7 @@ __all__ = [
     "EventSeat",
     "Hold",
     "Inventory",
+    "JobDeadLetter",
     "Membership",
     "Organization",
     "OutboxEvent",
@@ -31,4 +34,7 @@ __all__ = [
     "TicketType",
     "User",
     "Venue",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -1,50 +1,64 @@
 """ARQ worker settings: one worker per queue, so slow report builds never delay mail or
 webhook deliveries. `eventapi worker` runs them all; the embedded default runs them in the
-app process."""
+app process.
+
+Tasks and crons come from the registry (`server.jobs.registry`), filled by the modules in
+`server.jobs.modules.TASK_MODULES`; nothing here changes when a domain adds a job."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
 from arq.connections import RedisSettings
 from arq.worker import Worker
+from prometheus_client import start_http_server
 
 from server.config import Settings
-from server.jobs import queues
+from server.jobs import metrics, queues
+from server.jobs.context import WorkerResources
+from server.jobs.modules import load_task_modules
+from server.jobs.registry import RESOURCES_KEY, cron_jobs_for, functions_for
 
 log = structlog.get_logger("eventapi.worker")
+
+POLL_DELAY = 0.05  # seconds between queue polls when idle: how soon a new job starts
+DEPTH_INTERVAL = 5.0  # seconds between queue depth gauge updates
 
 
 async def noop(ctx: dict[str, Any]) -> None:
     """Keeps a queue's worker valid while it has no other task registered."""
 
 
-def functions_for(queue: str) -> list[Any]:
-    return [noop]
-
-
-def cron_jobs_for(queue: str) -> list[Any]:
-    return []
-
-
-def build_workers(settings: Settings, *, only: Sequence[str] | None = None) -> list[Worker]:
+def build_workers(
+    settings: Settings, *, only: Sequence[str] | None = None, burst: bool = False
+) -> list[Worker]:
+    """One ARQ worker per queue, sharing one set of resources (database, Redis, HTTP).
+    `burst` workers stop once their queue is empty (tests, one-off runs)."""
     assert settings.redis_url is not None
+    load_task_modules()
     redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    resources = WorkerResources(settings)
     workers = []
     for queue in only or queues.QUEUES:
         workers.append(
             Worker(
-                functions=functions_for(queue),
-                cron_jobs=cron_jobs_for(queue),
+                functions=[noop, *functions_for(queue, settings)],
+                cron_jobs=cron_jobs_for(queue, settings),
                 queue_name=queue,
                 redis_settings=redis_settings,
                 max_jobs=settings.worker_concurrency,
+                job_timeout=settings.job_timeout,
+                keep_result=0,
+                poll_delay=POLL_DELAY,
                 health_check_interval=queues.HEALTH_CHECK_INTERVAL,
                 handle_signals=False,
-                ctx={"settings": settings},
+                burst=burst,
+                ctx={"settings": settings, RESOURCES_KEY: resources},
                 on_startup=_startup,
                 on_shutdown=_shutdown,
             )
@@ -53,32 +67,34 @@ def build_workers(settings: Settings, *, only: Sequence[str] | None = None) -> l
 
 
 async def _startup(ctx: dict[str, Any]) -> None:
-    from redis.asyncio import Redis
-
-    from server.db import Database
-
-    settings: Settings = ctx["settings"]
-    assert settings.database_url and settings.redis_url
-    ctx["db"] = Database(settings.database_url, pool_size=5, max_overflow=5)
-    ctx["redis"] = Redis.from_url(settings.redis_url)
+    resources: WorkerResources = ctx[RESOURCES_KEY]
+    await resources.open()
+    ctx["db"] = resources.state.db
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["db"].dispose()
-    await ctx["redis"].aclose()
+    resources: WorkerResources = ctx[RESOURCES_KEY]
+    await resources.close()
 
 
 class WorkerGroup:
-    """Runs several ARQ workers as tasks of the current event loop."""
+    """Runs several ARQ workers as tasks of the current event loop, and keeps the queue
+    depth gauge current."""
 
     def __init__(self, workers: list[Worker]) -> None:
         self.workers = workers
         self.tasks: list[asyncio.Task[None]] = []
+        self._depth_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(w.main()) for w in self.workers]
+        self._depth_task = asyncio.create_task(self._track_depth())
 
     async def stop(self) -> None:
+        if self._depth_task is not None:
+            self._depth_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._depth_task
         for worker in self.workers:
             await worker.close()
         for task in self.tasks:
@@ -86,8 +102,50 @@ class WorkerGroup:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
     async def run_forever(self) -> None:
+        """Run until cancelled (burst workers: until each has found its queue empty)."""
         self.start()
         try:
             await asyncio.gather(*self.tasks)
         finally:
             await self.stop()
+
+    async def _track_depth(self) -> None:
+        while True:
+            await asyncio.sleep(DEPTH_INTERVAL)
+            for worker in self.workers:
+                pool = worker._pool  # None until the worker has connected
+                if pool is None:
+                    continue
+                try:
+                    depth = await pool.zcard(worker.queue_name)
+                except Exception:  # a Redis hiccup must not end the tracker
+                    log.debug("could not read the queue depth", queue=worker.queue_name)
+                    continue
+                metrics.queue_depth.labels(worker.queue_name.split(":", 1)[-1]).set(depth)
+
+
+async def run_worker_process(
+    settings: Settings,
+    *,
+    only: Sequence[str] | None = None,
+    metrics_port: int | None = None,
+    metrics_host: str = "0.0.0.0",  # noqa: S104 - scraped from other hosts
+) -> None:
+    """`eventapi worker`: run the workers until SIGTERM or SIGINT, then stop gracefully
+    (jobs in flight are cancelled and go back on their queue). With `metrics_port`, the
+    process serves its own Prometheus metrics, since a worker process has no app to ask.
+    The workers are built here, inside the running loop, which ARQ schedules jobs on."""
+    group = WorkerGroup(build_workers(settings, only=only))
+    if metrics_port:
+        start_http_server(metrics_port, addr=metrics_host)
+        log.info("worker metrics", url=f"http://{metrics_host}:{metrics_port}/metrics")
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, main.cancel)
+    log.info("worker started", queues=[w.queue_name for w in group.workers])
+    try:
+        await group.run_forever()
+    except asyncio.CancelledError:
+        log.info("worker stopped")

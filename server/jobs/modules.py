@@ -1,0 +1,15 @@
+"""Modules that register tasks, crons and outbox consumers; the worker (and the app, for
+enqueueing by function) imports each of them. Add yours here."""
+
+TASK_MODULES: list[str] = [
+    "server.jobs.dispatch",
+    "server.webhooks.jobs",
+    "server.mail.jobs",
+]
+
+
+def load_task_modules() -> None:
+    import importlib
+
+    for module in TASK_MODULES:
+        importlib.import_module(module)

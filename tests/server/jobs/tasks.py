@@ -1,0 +1,39 @@
+"""Tasks registered for the job system's tests (on the reports queue, which no domain
+test drains). Each leaves its mark in Redis so a test can see what ran."""
+
+from __future__ import annotations
+
+import asyncio
+
+from server.jobs import queues
+from server.jobs.context import JobContext
+from server.jobs.registry import task
+
+QUEUE = queues.REPORTS
+
+
+@task(queue=QUEUE, name="test.flaky", max_tries=4, retry_delay=0.01)
+async def flaky(ctx: JobContext, key: str, failures: int) -> int:
+    """Fails `failures` times, then succeeds."""
+    runs = int(await ctx.redis.incr(f"test:{key}:runs"))
+    if runs <= failures:
+        raise RuntimeError(f"failure {runs}")
+    await ctx.redis.set(f"test:{key}:done", ctx.job_try)
+    return runs
+
+
+@task(queue=QUEUE, name="test.broken", max_tries=3, retry_delay=0.01)
+async def broken(ctx: JobContext, key: str, *, reason: str = "broken") -> None:
+    await ctx.redis.incr(f"test:{key}:runs")
+    raise ValueError(reason)
+
+
+@task(queue=QUEUE, name="test.slow", max_tries=2, retry_delay=0.01, timeout=0.2)
+async def slow(ctx: JobContext, key: str) -> None:
+    await ctx.redis.incr(f"test:{key}:runs")
+    await asyncio.sleep(5)
+
+
+@task(queue=QUEUE, name="test.mark", max_tries=2, retry_delay=0.01)
+async def mark(ctx: JobContext, key: str) -> None:
+    await ctx.redis.incr(f"test:{key}:runs")
