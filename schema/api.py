@@ -13,6 +13,8 @@ from schema.auth.mutations import AuthMutations
 from schema.auth.queries import AuthQueries
 from schema.events.mutations import EventMutations
 from schema.events.queries import EventQueries
+from schema.orders.mutations import OrderMutations
+from schema.orders.queries import OrderQueries
 from schema.organizations.mutations import OrganizationMutations
 from schema.organizations.queries import OrganizationQueries
 from schema.ticketing.mutations import TicketingMutations
@@ -33,6 +35,7 @@ Query = merge_types(
         VenueQueries,
         EventQueries,
         TicketingQueries,
+        OrderQueries,
         WebhookQueries,
     ),
 )
@@ -45,6 +48,7 @@ Mutation = merge_types(
         VenueMutations,
         EventMutations,
         TicketingMutations,
+        OrderMutations,
         WebhookMutations,
     ),
 )

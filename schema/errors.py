@@ -82,6 +82,16 @@ async def run_query_or_none(info: Info, work: Callable[[AsyncSession], Awaitable
         return None
 
 
+async def run_query_or_empty(
+    info: Info, work: Callable[[AsyncSession], Awaitable[list[T]]]
+) -> list[T]:
+    """For list queries about one parent: an invisible or missing parent reads as empty."""
+    try:
+        return await run_query(info, work)
+    except DomainError:
+        return []
+
+
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     formatted: dict[str, Any] = {"message": error.message}

@@ -8,7 +8,7 @@ from server.errors import ValidationError
 from server.ids import parse_uuid
 
 
-def input_id(value: object, field: str) -> uuid.UUID:
+def input_id(value: object, field: str | list[str]) -> uuid.UUID:
     parsed = parse_uuid(value)
     if parsed is None:
         raise ValidationError("Not a valid id.", field=field)

@@ -36,6 +36,9 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         raise RuntimeError(
             "create_app needs DATABASE_URL and REDIS_URL (the CLI fills them when embedded)"
         )
+    from server import domains
+
+    domains.load()
     # The one place the server mounts the GraphQL layer.
     from schema.api import schema
     from schema.executor import Executor

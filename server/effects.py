@@ -21,6 +21,7 @@ HANDLER_MODULES: list[str] = [
     "server.jobs.enqueue",
     "server.jobs.dispatch",
     "server.webhooks.jobs",
+    "server.orders.effects",
 ]
 
 Handler = Callable[[AppState, list[Any]], Awaitable[None]]

@@ -35,7 +35,7 @@ def exponent(currency: str) -> int:
     return EXPONENTS[currency]
 
 
-def normalize_currency(code: str, field: str = "currency") -> str:
+def normalize_currency(code: str, field: str | list[str] = "currency") -> str:
     value = code.strip().upper()
     if value not in EXPONENTS:
         raise ValidationError(f"Unknown currency {code!r}; use an ISO 4217 code.", field=field)

@@ -185,7 +185,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds'))
     )
     op.create_index(op.f('ix_refunds_order_id'), 'refunds', ['order_id'], unique=False)
-    op.create_foreign_key(op.f('fk_seat_allocations_order_id_orders'), 'seat_allocations', 'orders', ['order_id'], ['id'], ondelete='CASCADE')
+    op.create_foreign_key(op.f('fk_seat_allocations_order_id_orders'), 'seat_allocations', 'orders', ['order_id'], ['id'], ondelete='CASCADE', deferrable=True, initially='DEFERRED')
     for table in TABLES_WITH_UPDATED_AT:
         add_updated_at_trigger(table)
     op.execute(DISPUTE_SYNC_FUNCTION)

@@ -4,10 +4,10 @@ import strawberry
 
 from schema.common import require_id
 from schema.context import Info
-from schema.errors import run_query
-from schema.ticketing.types import Availability
+from schema.errors import run_query, run_query_or_empty
+from schema.ticketing.types import Availability, SeatAvailability, SeatState
 from server.clock import utcnow
-from server.ticketing.queries import event_availability
+from server.ticketing.queries import event_availability, seat_states
 
 
 @strawberry.type
@@ -34,3 +34,28 @@ class TicketingQueries:
             ),
         )
         return [Availability.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="Every seat of a date's seatmap with its state (one query, any size)."
+    )
+    async def seat_availability(
+        self, info: Info, occurrence_id: strawberry.ID, section: str | None = None
+    ) -> list[SeatAvailability]:
+        from schema.venues.types import Seat
+
+        occurrence = require_id(occurrence_id, "occurrenceId")
+        rows = await run_query_or_empty(
+            info,
+            lambda s: seat_states(
+                s, actor=info.context.actor, occurrence_id=occurrence, section=section, now=utcnow()
+            ),
+        )
+        return [
+            SeatAvailability(
+                seat=Seat(
+                    id=strawberry.ID(str(r.seat_id)), section=r.section, row=r.row, number=r.number
+                ),
+                state=SeatState(r.state),
+            )
+            for r in rows
+        ]

@@ -30,7 +30,7 @@ from server.payments.base import EventKind, ProviderEvent
 EventHandler = Callable[[AsyncSession, ProviderEvent, datetime], Awaitable[None]]
 
 # Modules that call `register_handler`; imported once, before the first dispatch.
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = ["server.orders.payment_events"]
 
 _handlers: dict[EventKind, EventHandler] = {}
 _loaded = False

@@ -100,10 +100,12 @@ _GIVE_CAPACITY = text(
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Units wanted from one inventory row."""
+    """Units wanted from one inventory row; with `hold_token`, taken from that hold
+    (held -> reserved) instead of from general sale."""
 
     inventory_id: uuid.UUID
     quantity: int
+    hold_token: str | None = None
 
 
 ExpiredReleaser = Callable[[AsyncSession, uuid.UUID, datetime], Awaitable[int]]
@@ -163,8 +165,21 @@ async def take(
     Inventory rows are taken in id order, then occurrence capacity in id order (the lock
     order of docs/inventory.md). A row that comes up short first releases what has expired
     on it, exactly once, and is tried again."""
+    from server.ticketing.holds import redeem
+
     capped: dict[uuid.UUID, int] = {}
     for claim in sorted(claims, key=lambda c: c.inventory_id):
+        if claim.hold_token is not None:
+            # Held units are already counted against capacity; they change counter only.
+            await redeem(
+                session,
+                token=claim.hold_token,
+                inventory_id=claim.inventory_id,
+                quantity=claim.quantity,
+                now=now,
+                field=["holdToken"],
+            )
+            continue
         taken = await _take(session, claim, counter)
         if taken is None and await release_expired(
             session, inventory_id=claim.inventory_id, now=now

@@ -204,7 +204,10 @@ class SeatAllocation(IdMixin, TimestampMixin, Base):
     state: Mapped[SeatState] = mapped_column(_enum(SeatState, "seat_state"))
     hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"))
     order_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("orders.id", ondelete="CASCADE", use_alter=True)
+        # Deferred: an order's seats are taken before its row is inserted (lock order).
+        ForeignKey(
+            "orders.id", ondelete="CASCADE", use_alter=True, deferrable=True, initially="DEFERRED"
+        )
     )
     expires_at: Mapped[datetime | None]
     released_at: Mapped[datetime | None]

@@ -126,6 +126,56 @@ async def _release_expired_holders(
     return released
 
 
+async def reserve_held(
+    session: AsyncSession,
+    *,
+    hold_id: uuid.UUID,
+    seat_ids: Sequence[uuid.UUID],
+    order_id: uuid.UUID,
+    expires_at: datetime,
+    field: list[str],
+) -> None:
+    """Seats a hold set aside become an order's reservation (the hold's token was redeemed)."""
+    result = await session.execute(
+        update(SeatAllocation)
+        .where(
+            SeatAllocation.hold_id == hold_id,
+            SeatAllocation.event_seat_id.in_(seat_ids),
+            SeatAllocation.state == SeatState.HELD,
+            SeatAllocation.released_at.is_(None),
+        )
+        .values(state=SeatState.RESERVED, order_id=order_id, expires_at=expires_at)
+        .returning(SeatAllocation.id)
+    )
+    if len(result.all()) != len(seat_ids):
+        raise SeatUnavailable("Some of these seats are not part of the hold.", field=field)
+
+
+async def return_to_hold(session: AsyncSession, *, order_id: uuid.UUID, hold_id: uuid.UUID) -> int:
+    """A cancelled order gives its seats back to the (still active) hold they came from."""
+    result = await session.execute(
+        update(SeatAllocation)
+        .where(
+            SeatAllocation.order_id == order_id,
+            SeatAllocation.hold_id == hold_id,
+            SeatAllocation.released_at.is_(None),
+        )
+        .values(state=SeatState.HELD, order_id=None)
+        .returning(SeatAllocation.id)
+    )
+    return len(result.all())
+
+
+async def mark_sold(session: AsyncSession, *, order_id: uuid.UUID) -> int:
+    result = await session.execute(
+        update(SeatAllocation)
+        .where(SeatAllocation.order_id == order_id, SeatAllocation.released_at.is_(None))
+        .values(state=SeatState.SOLD, expires_at=None)
+        .returning(SeatAllocation.id)
+    )
+    return len(result.all())
+
+
 async def release(
     session: AsyncSession,
     *,

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import strawberry
+
+from schema.common import MoneyInput
+from schema.orders.types import PaymentProvider
+
+
+@strawberry.input
+class OrderItemInput:
+    ticket_type_id: strawberry.ID
+    quantity: int
+    seat_ids: list[strawberry.ID] | None = None
+
+
+@strawberry.input
+class CreateOrderInput:
+    event_id: strawberry.ID
+    occurrence_id: strawberry.ID | None = None
+    items: list[OrderItemInput]
+    promo_code: str | None = None
+    hold_token: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="A retry with the same key and input returns the same order (24 hours).",
+    )
+    buyer_email: str | None = strawberry.field(
+        default=None, description="For guest checkout (no signed-in buyer)."
+    )
+
+
+@strawberry.input
+class CreatePaymentInput:
+    order_id: strawberry.ID
+    provider: PaymentProvider  # type: ignore[valid-type]
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class RefundOrderInput:
+    order_id: strawberry.ID
+    amount: MoneyInput | None = strawberry.field(
+        default=None, description="Omit for a full refund."
+    )
+    reason: str | None = None

@@ -1,0 +1,538 @@
+"""Orders: create (reserve atomically), read, list, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.actor import Actor
+from server.auth.models import User
+from server.auth.service import validate_email
+from server.db import after_commit
+from server.errors import DomainError, Forbidden, NotFound, ValidationError, Validator
+from server.events.models import Event, EventOccurrence, EventStatus
+from server.ids import new_id
+from server.orders import idempotency, lifecycle
+from server.orders.errors import (
+    BuyerLimit,
+    DateOver,
+    NotOnSale,
+    NotPending,
+    OrderNotFound,
+    SalesClosed,
+    SalesNotOpen,
+)
+from server.orders.models import Order, OrderItem, OrderStatus
+from server.orders.pricing import FeePolicy, compute_totals
+from server.organizations.access import Permission, authorize, readable_organization_ids
+from server.outbox.service import emit
+from server.ticketing import holds, inventory, seats
+from server.ticketing.access import EventNotFound, event_for_read
+from server.ticketing.changes import InventoryChanged, event_changed
+from server.ticketing.errors import HoldExpired, HoldNotFound, TicketTypeNotFound
+from server.ticketing.models import Inventory, SeatState, TicketType, Visibility
+from server.ticketing.pricing import PriceLine, take_price_lines
+
+MAX_ITEMS = 20
+ACTIVE = (OrderStatus.PENDING, OrderStatus.CONFIRMED)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRequest:
+    ticket_type_id: uuid.UUID
+    quantity: int
+    seat_ids: Sequence[uuid.UUID] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    user_id: uuid.UUID | None
+    email: str
+
+    @property
+    def key(self) -> str:
+        return f"user:{self.user_id}" if self.user_id else f"email:{self.email}"
+
+
+async def _buyer(session: AsyncSession, actor: Actor, buyer_email: str | None) -> Buyer:
+    if actor.user_id is not None:
+        user = await session.get(User, actor.user_id)
+        if user is None:
+            raise Forbidden("This account no longer exists.")
+        return Buyer(user.id, user.email)
+    if not buyer_email:
+        raise ValidationError(
+            "Sign in, or give the buyer's email (buyerEmail).", field="buyerEmail"
+        )
+    return Buyer(None, validate_email(buyer_email, "buyerEmail"))
+
+
+def _scope(actor: Actor, buyer: Buyer) -> str:
+    if actor.user_id is not None:
+        return f"user:{actor.user_id}"
+    if actor.api_key_id is not None:
+        return f"key:{actor.api_key_id}"
+    return f"guest:{buyer.email}"
+
+
+async def create_order(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    event_id: uuid.UUID,
+    occurrence_id: uuid.UUID | None,
+    items: Sequence[ItemRequest],
+    promo_code: str | None,
+    hold_token: str | None,
+    idempotency_key: str | None,
+    buyer_email: str | None,
+    now: datetime,
+    order_ttl: int,
+    fees: FeePolicy,
+) -> Order:
+    buyer = await _buyer(session, actor, buyer_email)
+    _check_items_shape(items)
+    key_id = None
+    if idempotency_key is not None:
+        request_hash = idempotency.fingerprint(
+            {
+                "event": event_id,
+                "occurrence": occurrence_id,
+                "items": sorted(
+                    (str(i.ticket_type_id), i.quantity, sorted(map(str, i.seat_ids))) for i in items
+                ),
+                "promo": (promo_code or "").strip().lower(),
+                "hold": hold_token,
+                "buyer": buyer.email,
+            }
+        )
+        key_id, earlier = await idempotency.claim(
+            session,
+            scope=_scope(actor, buyer),
+            key=idempotency_key,
+            operation="createOrder",
+            request_hash=request_hash,
+            now=now,
+        )
+        if earlier is not None:
+            order = await session.get(Order, earlier)
+            if order is not None:
+                return order
+
+    event = await _event_on_sale(session, actor, event_id, buyer)
+    occurrence = await _occurrence(session, event, occurrence_id, now)
+    types = await _ticket_types(session, event, items)
+    hold = await _hold(session, hold_token, now) if hold_token else None
+    member = event.organization_id in await readable_organization_ids(
+        session, actor, Permission.EVENTS_READ
+    )
+    _check_items(items, types, hold, member, now)
+    await _check_buyer_limits(session, buyer, items, types, occurrence.id)
+
+    rows = await _inventory_rows(session, occurrence.id, [i.ticket_type_id for i in items])
+    order_id = new_id()
+    expires_at = now + timedelta(seconds=order_ttl)
+    claims = [
+        inventory.Claim(
+            rows[i.ticket_type_id],
+            i.quantity,
+            hold_token if hold is not None and hold.ticket_type_id == i.ticket_type_id else None,
+        )
+        for i in items
+    ]
+    fields = {
+        rows[item.ticket_type_id]: ["items", str(n), "quantity"] for n, item in enumerate(items)
+    }
+    await inventory.take(session, claims, counter="reserved", now=now, fields=fields)
+
+    lines: list[tuple[ItemRequest, PriceLine]] = []
+    for item in sorted(items, key=lambda i: i.ticket_type_id):
+        for line in await take_price_lines(
+            session, ticket_type=types[item.ticket_type_id], quantity=item.quantity, now=now
+        ):
+            lines.append((item, line))
+    for n, item in enumerate(items):
+        if not item.seat_ids:
+            continue
+        seat_field = ["items", str(n), "seatIds"]
+        if hold is not None and hold.ticket_type_id == item.ticket_type_id:
+            await seats.reserve_held(
+                session,
+                hold_id=hold.id,
+                seat_ids=item.seat_ids,
+                order_id=order_id,
+                expires_at=expires_at,
+                field=seat_field,
+            )
+        else:
+            await seats.allocate(
+                session,
+                occurrence_id=occurrence.id,
+                ticket_type_id=item.ticket_type_id,
+                seat_ids=item.seat_ids,
+                state=SeatState.RESERVED,
+                now=now,
+                expires_at=expires_at,
+                order_id=order_id,
+                field=seat_field,
+            )
+
+    subtotal = sum(line.unit_price * line.quantity for _, line in lines)
+    currency = next(iter(types.values())).currency
+    discount, promo_code_id = 0, None
+    if promo_code:
+        from server.promotions.discounts import PricedLine
+        from server.promotions.service import redeem_code
+
+        redemption = await redeem_code(
+            session,
+            organization_id=event.organization_id,
+            event_id=event.id,
+            code=promo_code,
+            buyer_key=buyer.key,
+            lines=[
+                PricedLine(item.ticket_type_id, line.unit_price, line.quantity)
+                for item, line in lines
+            ],
+            currency=currency,
+            order_id=order_id,
+            now=now,
+        )
+        discount, promo_code_id = redemption.discount, redemption.code_id
+    totals = compute_totals(subtotal=subtotal, discount=discount, policy=fees)
+
+    order = Order(
+        id=order_id,
+        organization_id=event.organization_id,
+        event_id=event.id,
+        occurrence_id=occurrence.id,
+        buyer_user_id=buyer.user_id,
+        buyer_email=buyer.email,
+        status=OrderStatus.PENDING,
+        currency=currency,
+        subtotal_minor=totals.subtotal,
+        discount_minor=totals.discount,
+        platform_fee_minor=totals.platform_fee,
+        provider_fee_minor=totals.provider_fee,
+        fees_minor=totals.fees,
+        total_minor=totals.total,
+        promo_code_id=promo_code_id,
+        hold_id=hold.id if hold else None,
+        expires_at=expires_at,
+    )
+    session.add(order)
+    await session.flush()
+    session.add_all(_order_items(order_id, lines, rows, hold))
+    await session.flush()
+    if key_id is not None:
+        await idempotency.record_result(session, key_id=key_id, order_id=order_id)
+    await emit(
+        session,
+        "order.created",
+        organization_id=order.organization_id,
+        payload=lifecycle.order_payload(order),
+    )
+    event_changed(session, event.id)
+    after_commit(session, InventoryChanged(event.id, occurrence.id))
+    if totals.total == 0:
+        await lifecycle.confirm(session, order=order, now=now)
+    return order
+
+
+def _check_items_shape(items: Sequence[ItemRequest]) -> None:
+    checks = Validator()
+    checks.check(0 < len(items) <= MAX_ITEMS, "items", f"Order 1 to {MAX_ITEMS} ticket types.")
+    seen: set[uuid.UUID] = set()
+    for n, item in enumerate(items):
+        checks.check(item.quantity > 0, ["items", str(n), "quantity"], "Order at least one ticket.")
+        if item.ticket_type_id in seen:
+            checks.add(
+                ["items", str(n), "ticketTypeId"],
+                "This ticket type is listed twice; combine the lines.",
+            )
+        seen.add(item.ticket_type_id)
+    checks.raise_if_any()
+
+
+async def _event_on_sale(
+    session: AsyncSession, actor: Actor, event_id: uuid.UUID, buyer: Buyer
+) -> Event:
+    try:
+        event = await event_for_read(session, actor, event_id)
+    except EventNotFound:
+        raise EventNotFound(field="eventId") from None
+    if actor.api_key_id is not None:
+        await authorize(
+            session,
+            actor,
+            event.organization_id,
+            Permission.ORDERS_WRITE,
+            not_found=EventNotFound(field="eventId"),
+        )
+    if event.status is not EventStatus.PUBLISHED:
+        raise NotOnSale(f"This event is {event.status.value}; it is not on sale.", field="eventId")
+    if buyer.user_id is None and actor.api_key_id is None and not event.guest_checkout:
+        raise Forbidden("This event sells to signed-in buyers only.")
+    return event
+
+
+async def _occurrence(
+    session: AsyncSession, event: Event, occurrence_id: uuid.UUID | None, now: datetime
+) -> EventOccurrence:
+    query = select(EventOccurrence).where(EventOccurrence.event_id == event.id)
+    if occurrence_id is not None:
+        query = query.where(EventOccurrence.id == occurrence_id)
+    found = (await session.scalars(query.limit(2))).all()
+    if occurrence_id is not None and not found:
+        raise NotFound("No such date of this event.", field="occurrenceId")
+    if len(found) != 1:
+        raise ValidationError(
+            "This event has several dates; choose one (occurrenceId).", field="occurrenceId"
+        )
+    if found[0].ends_at <= now:
+        raise DateOver(field="occurrenceId")
+    return found[0]
+
+
+async def _ticket_types(
+    session: AsyncSession, event: Event, items: Sequence[ItemRequest]
+) -> dict[uuid.UUID, TicketType]:
+    ids = [i.ticket_type_id for i in items]
+    found = {
+        t.id: t
+        for t in (
+            await session.scalars(
+                select(TicketType).where(TicketType.id.in_(ids), TicketType.event_id == event.id)
+            )
+        ).all()
+    }
+    missing = [n for n, i in enumerate(items) if i.ticket_type_id not in found]
+    if missing:
+        raise TicketTypeNotFound(
+            "No such ticket type for this event.", field=["items", str(missing[0]), "ticketTypeId"]
+        )
+    return found
+
+
+async def _hold(session: AsyncSession, token: str, now: datetime) -> holds.Hold:
+    hold = await session.scalar(select(holds.Hold).where(holds.Hold.token == token))
+    if hold is None:
+        raise HoldNotFound("No hold has this token.", field="holdToken")
+    if hold.released_at is not None or hold.expires_at <= now:
+        raise HoldExpired(field="holdToken")
+    return hold
+
+
+def _check_items(
+    items: Sequence[ItemRequest],
+    types: dict[uuid.UUID, TicketType],
+    hold: holds.Hold | None,
+    member: bool,
+    now: datetime,
+) -> None:
+    checks = Validator()
+    for n, item in enumerate(items):
+        kind = types[item.ticket_type_id]
+        at = ["items", str(n)]
+        held = hold is not None and hold.ticket_type_id == kind.id
+        if kind.visibility is Visibility.PRIVATE and not (held or member):
+            raise TicketTypeNotFound(
+                "No such ticket type for this event.", field=[*at, "ticketTypeId"]
+            )
+        if not held and kind.sales_start is not None and now < kind.sales_start:
+            raise SalesNotOpen(
+                f"Sales open at {kind.sales_start.isoformat()}.", field=[*at, "ticketTypeId"]
+            )
+        if kind.sales_end is not None and now >= kind.sales_end:
+            raise SalesClosed(field=[*at, "ticketTypeId"])
+        if item.quantity < kind.min_per_order:
+            raise DomainError(
+                f"Order at least {kind.min_per_order} of {kind.name}.",
+                field=[*at, "quantity"],
+                code=BuyerLimit.code,
+            )
+        if item.quantity > kind.max_per_order:
+            raise DomainError(
+                f"Order at most {kind.max_per_order} of {kind.name}.",
+                field=[*at, "quantity"],
+                code=BuyerLimit.code,
+            )
+        if kind.sections:
+            checks.check(
+                len(item.seat_ids) == item.quantity, [*at, "seatIds"], "Choose one seat per ticket."
+            )
+        else:
+            checks.check(
+                not item.seat_ids,
+                [*at, "seatIds"],
+                "This ticket type is general admission; it has no seats.",
+            )
+    if hold is not None and all(i.ticket_type_id != hold.ticket_type_id for i in items):
+        checks.add("holdToken", "This hold is for another ticket type.")
+    checks.raise_if_any()
+
+
+async def _check_buyer_limits(
+    session: AsyncSession,
+    buyer: Buyer,
+    items: Sequence[ItemRequest],
+    types: dict[uuid.UUID, TicketType],
+    occurrence_id: uuid.UUID,
+) -> None:
+    """Per-buyer limits hold under concurrent orders: the buyer's orders of a ticket type
+    serialize on an advisory lock (taken first in the lock order) before counting."""
+    limited = sorted(
+        (i for i in items if types[i.ticket_type_id].max_per_buyer is not None),
+        key=lambda i: i.ticket_type_id,
+    )
+    for item in limited:
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"buyer-limit:{buyer.key}:{item.ticket_type_id}"},
+        )
+    for item in limited:
+        limit = types[item.ticket_type_id].max_per_buyer
+        assert limit is not None
+        owner = (
+            Order.buyer_user_id == buyer.user_id
+            if buyer.user_id
+            else Order.buyer_email == buyer.email
+        )
+        held = await session.scalar(
+            select(func.coalesce(func.sum(OrderItem.quantity), 0))
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(OrderItem.ticket_type_id == item.ticket_type_id, owner, Order.status.in_(ACTIVE))
+        )
+        if int(held or 0) + item.quantity > limit:
+            raise BuyerLimit(
+                f"At most {limit} of these per buyer; you already have {held}.",
+                field=["items", str(list(items).index(item)), "quantity"],
+            )
+
+
+async def _inventory_rows(
+    session: AsyncSession, occurrence_id: uuid.UUID, type_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    rows = await session.execute(
+        select(Inventory.ticket_type_id, Inventory.id).where(
+            Inventory.occurrence_id == occurrence_id, Inventory.ticket_type_id.in_(type_ids)
+        )
+    )
+    return {type_id: row_id for type_id, row_id in rows}
+
+
+def _order_items(
+    order_id: uuid.UUID,
+    lines: Sequence[tuple[ItemRequest, PriceLine]],
+    rows: dict[uuid.UUID, uuid.UUID],
+    hold: holds.Hold | None,
+) -> list[OrderItem]:
+    """One order item per price line; a seated line gets its share of the item's seats."""
+    result = []
+    seats_left: dict[uuid.UUID, list[uuid.UUID]] = {
+        i.ticket_type_id: sorted(i.seat_ids) for i, _ in lines
+    }
+    for item, line in lines:
+        taken = seats_left[item.ticket_type_id][: line.quantity] if item.seat_ids else []
+        seats_left[item.ticket_type_id] = seats_left[item.ticket_type_id][len(taken) :]
+        result.append(
+            OrderItem(
+                id=new_id(),
+                order_id=order_id,
+                ticket_type_id=item.ticket_type_id,
+                inventory_id=rows[item.ticket_type_id],
+                price_tier_id=line.tier_id,
+                hold_id=hold.id
+                if hold is not None and hold.ticket_type_id == item.ticket_type_id
+                else None,
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price,
+                subtotal_minor=line.unit_price * line.quantity,
+                seat_ids=taken,
+            )
+        )
+    return result
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+async def may_read_order(session: AsyncSession, actor: Actor, order: Order) -> bool:
+    if actor.user_id is not None and order.buyer_user_id == actor.user_id:
+        return True
+    if actor.is_anonymous:
+        # A guest order is readable with its id (an unguessable capability).
+        return order.buyer_user_id is None
+    readable = await readable_organization_ids(session, actor, Permission.ORDERS_READ)
+    return order.organization_id in readable
+
+
+async def get_order(session: AsyncSession, *, actor: Actor, order_id: uuid.UUID) -> Order:
+    order = await session.get(Order, order_id)
+    if order is None or not await may_read_order(session, actor, order):
+        raise OrderNotFound(field="id")
+    return order
+
+
+async def list_my_orders(
+    session: AsyncSession, *, actor: Actor, first: int, after: uuid.UUID | None
+) -> list[Order]:
+    """The signed-in buyer's orders (and guest orders placed with their email), newest
+    first; `after` is the id of the last order of the previous page."""
+    user_id = actor.require_user()
+    user = await session.get(User, user_id)
+    assert user is not None
+    query = (
+        select(Order)
+        .where(
+            (Order.buyer_user_id == user_id)
+            | ((Order.buyer_user_id.is_(None)) & (Order.buyer_email == user.email))
+        )
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(first)
+    )
+    if after is not None:
+        anchor = (
+            await session.execute(select(Order.created_at, Order.id).where(Order.id == after))
+        ).first()
+        if anchor is not None:
+            query = query.where(
+                (Order.created_at < anchor.created_at)
+                | ((Order.created_at == anchor.created_at) & (Order.id < anchor.id))
+            )
+    return list((await session.scalars(query)).all())
+
+
+async def cancel_order(
+    session: AsyncSession, *, actor: Actor, order_id: uuid.UUID, now: datetime
+) -> Order:
+    """The buyer (or the organization's managers) cancel a pending order; its units go
+    back on sale at once."""
+    order = await session.get(Order, order_id)
+    if order is None or not await may_read_order(session, actor, order):
+        raise OrderNotFound(field="id")
+    is_buyer = (actor.user_id is not None and order.buyer_user_id == actor.user_id) or (
+        actor.is_anonymous and order.buyer_user_id is None
+    )
+    if not is_buyer:
+        await authorize(
+            session,
+            actor,
+            order.organization_id,
+            Permission.ORDERS_WRITE,
+            not_found=OrderNotFound(field="id"),
+        )
+    if order.status is not OrderStatus.PENDING:
+        raise NotPending(
+            f"This order is {order.status.value}; only pending orders can be cancelled.", field="id"
+        )
+    reason = "buyer" if is_buyer else "organizer"
+    if not await lifecycle.release_pending(session, order_id=order.id, now=now, reason=reason):
+        raise NotPending("This order changed meanwhile; reload it.", field="id")
+    await session.refresh(order)
+    return order
