@@ -322,7 +322,10 @@ class GraphQLHTTPHandler:
             if not rate.allowed:
                 raise HTTPError(429, "Too many requests.", "RATE_LIMITED", rate.headers()) from None
             raise HTTPError(
-                401, exc.message, "UNAUTHENTICATED", {"WWW-Authenticate": "Bearer"}
+                401,
+                exc.message,
+                "UNAUTHENTICATED",
+                {"WWW-Authenticate": "Bearer", **rate.headers()},
             ) from None
         rate = await self._rate_limit(state, actor)
         if not rate.allowed:

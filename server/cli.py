@@ -132,7 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API (embedded PostgreSQL and Redis by default)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="proxies whose X-Forwarded-* headers are trusted "
+        "(default: FORWARDED_ALLOW_IPS, else 127.0.0.1)",
+    )
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="run the background job workers")
     worker.add_argument("--queue", action="append", help="only this queue (repeatable)")

@@ -119,11 +119,21 @@ TABLES = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(request: pytest.FixtureRequest) -> None:
-    """Every test starts from empty tables and an empty Redis."""
+def state_to_clean(request: pytest.FixtureRequest) -> AppState | None:
+    """The app state, when the test uses the services. Looked up from a plain fixture:
+    starting the app (an async fixture) from inside `clean_state`, which already runs on
+    the event loop, would fail for the first test of a run that asks only for settings."""
     if "services" not in request.fixturenames and "app_and_client" not in request.fixturenames:
+        return None
+    return request.getfixturevalue("state")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(state_to_clean: AppState | None) -> None:
+    """Every test starts from empty tables and an empty Redis."""
+    state = state_to_clean
+    if state is None:
         return
-    state: AppState = request.getfixturevalue("state")
     async with state.db.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     await state.redis.flushdb()

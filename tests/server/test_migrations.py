@@ -15,7 +15,6 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.app_state import AppState
 from server.migrate import downgrade, upgrade
 from server.models import Base
 from tests.support.services import ServiceUrls
@@ -47,9 +46,8 @@ def with_sync_connection(url: str, fn: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def scratch_url(services: ServiceUrls, state: AppState) -> Iterator[str]:
-    """A database of its own on the test server, dropped afterwards. (`state` is asked for
-    so the app exists before the per-test cleanup needs it.)"""
+def scratch_url(services: ServiceUrls) -> Iterator[str]:
+    """A database of its own on the test server, dropped afterwards."""
     name = f"migrations_{uuid.uuid4().hex[:12]}"
     run_sql(services.database_url, f'CREATE DATABASE "{name}"')
     url = make_url(services.database_url).set(database=name)
