@@ -17,7 +17,7 @@ from server.db import after_commit
 from server.orders.models import Order, OrderItem, OrderStatus
 from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
-from server.ticketing.changes import InventoryChanged, event_changed
+from server.ticketing.changes import InventoryChanged, OrderChanged, event_changed
 from server.ticketing.pricing import give_back_to_tier
 
 _RELEASE = text(
@@ -65,6 +65,7 @@ async def release_pending(
     order = await session.get(Order, order_id, populate_existing=True)
     assert order is not None
     await _return_units(session, order, await items_of(session, order_id), now, counter="reserved")
+    after_commit(session, OrderChanged(order.id))
     await emit(
         session,
         "order.cancelled",
@@ -132,6 +133,7 @@ async def confirm(session: AsyncSession, *, order: Order, now: datetime) -> bool
     order.status = OrderStatus.CONFIRMED
     order.confirmed_at = now
     await session.flush()
+    after_commit(session, OrderChanged(order.id))
     from server.tickets.service import issue_tickets
 
     await issue_tickets(session, order=order, items=items, now=now)
@@ -185,6 +187,7 @@ async def finish_refund(session: AsyncSession, *, order: Order, now: datetime) -
     to sale."""
     order.status = OrderStatus.REFUNDED
     await session.flush()
+    after_commit(session, OrderChanged(order.id))
     from server.tickets.service import cancel_tickets_for_order
 
     await cancel_tickets_for_order(session, order_id=order.id, now=now)

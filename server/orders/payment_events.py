@@ -30,6 +30,7 @@ from server.orders.models import (
 from server.outbox.service import emit
 from server.payments import events as registry
 from server.payments.base import DisputeOutcome, EventKind, ProviderEvent
+from server.ticketing.changes import OrderChanged
 
 log = structlog.get_logger("eventapi.orders.payment_events")
 
@@ -116,6 +117,7 @@ async def on_payment_failed(session: AsyncSession, event: ProviderEvent, now: da
     if payment.status in (PaymentStatus.CREATED, PaymentStatus.PENDING):
         payment.status = PaymentStatus.FAILED
         payment.failure_reason = event.failure_message or "The payment failed."
+        after_commit(session, OrderChanged(_order.id))
 
 
 async def on_refunded(session: AsyncSession, event: ProviderEvent, now: datetime) -> None:
@@ -164,6 +166,7 @@ async def record_refund(
         else PaymentStatus.PARTIALLY_REFUNDED
     )
     await session.flush()
+    after_commit(session, OrderChanged(order.id))
     if order.status is OrderStatus.CONFIRMED and order.refunded_minor >= order.total_minor:
         await lifecycle.finish_refund(session, order=order, now=now)
     await emit(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from server.auth.actor import Actor
 from server.config import Settings
-from server.db import Database
+from server.db import Database, after_commit
 from server.errors import DomainError
 from server.orders.errors import NotPending, OrderExpired, OrderNotFound
 from server.orders.models import Order, OrderStatus, Payment, PaymentStatus
@@ -26,6 +26,7 @@ from server.orders.service import may_read_order
 from server.organizations.access import Permission, authorize
 from server.payments.base import PaymentProvider, ProviderName
 from server.payments.registry import get_provider
+from server.ticketing.changes import OrderChanged
 
 log = structlog.get_logger("eventapi.orders.payments")
 
@@ -87,6 +88,7 @@ async def create_payment(
                 currency=order.currency,
             )
             session.add(payment)
+            after_commit(session, OrderChanged(order.id))
         buyer_email = order.buyer_email
         metadata = {"order_id": str(order.id), "event_id": str(order.event_id)}
     if payment.provider_ref is not None:

@@ -28,3 +28,11 @@ class EventChanged:
 
 def event_changed(session: AsyncSession, event_id: uuid.UUID) -> None:
     after_commit(session, EventChanged(event_id))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChanged:
+    """An order's status or money changed (created, confirmed, cancelled, refunded):
+    buyers watching `orderStatus` are told."""
+
+    order_id: uuid.UUID
