@@ -21,7 +21,7 @@ from server.events.records import (
     OccurrenceRecord,
     OrganizationRecord,
 )
-from server.events.workflow import PUBLIC_STATUSES
+from server.events.workflow import is_public
 
 if TYPE_CHECKING:
     from schema.ticketing.types import TicketType
@@ -172,7 +172,7 @@ class Event:
             records: list[AssetRecord] | tuple[AssetRecord, ...] = self.bundle.assets
         else:
             records = await info.context.loader(AssetsByEventLoader).load(self.record.id)
-        public = self.record.status in PUBLIC_STATUSES
+        public = is_public(self.record.status, self.record.published_at)
         settings, now = info.context.settings, utcnow()
         return [
             EventAsset.from_record(r, asset_url(settings, r.id, public=public, now=now))

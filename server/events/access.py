@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.events.errors import EventNotFound
-from server.events.models import Event
-from server.events.workflow import PUBLIC_STATUSES
+from server.events.models import Event, EventStatus
+from server.events.workflow import is_public
 from server.organizations.access import Grant, Permission, authorize
 
 
@@ -44,12 +45,17 @@ async def event_for_write(
 
 
 async def check_readable(
-    session: AsyncSession, actor: Actor, *, organization_id: uuid.UUID, status: object
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    organization_id: uuid.UUID,
+    status: EventStatus,
+    published_at: datetime | None,
 ) -> None:
-    """Published, completed and cancelled events are public; a draft is visible only to
-    the organization's members and its keys with events:read. Anyone else gets
-    `EventNotFound`, the same answer as for an event that does not exist."""
-    if status in PUBLIC_STATUSES:
+    """Published and completed events are public, and cancelled ones that were published;
+    a draft is visible only to the organization's members and its keys with events:read.
+    Anyone else gets `EventNotFound`, the same answer as for an event that does not exist."""
+    if is_public(status, published_at):
         return
     if actor.is_anonymous:
         raise EventNotFound()

@@ -5,7 +5,7 @@ and must match both the kind asked for and whatever the client claimed (the part
 Content-Type and the file name's extension). Sizes are bounded per kind. Only after every
 check passes is a byte stored, so a refused upload leaves nothing behind.
 
-Assets of public events (published, completed, cancelled) are served to anyone; a draft's
+Assets of public events (see `workflow.is_public`) are served to anyone; a draft's
 only through a signed URL that expires, handed to members in `EventAsset.url`."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from server.events.access import event_for_write
 from server.events.cache import record_event_change
 from server.events.errors import AssetNotFound, EventClosed, FileTooLarge, UnsupportedFile
 from server.events.models import AssetKind, Event, EventAsset
-from server.events.workflow import OPEN_STATUSES, PUBLIC_STATUSES
+from server.events.workflow import OPEN_STATUSES, is_public
 from server.ids import new_id
 from server.storage import Storage
 
@@ -244,15 +244,15 @@ async def asset_for_download(
     a valid, unexpired signature, the same as for an asset that does not exist."""
     row = (
         await session.execute(
-            select(EventAsset, Event.status)
+            select(EventAsset, Event.status, Event.published_at)
             .join(Event, Event.id == EventAsset.event_id)
             .where(EventAsset.id == asset_id)
         )
     ).first()
     if row is None:
         raise AssetNotFound()
-    asset, status = row
-    public = status in PUBLIC_STATUSES
+    asset, status, published_at = row
+    public = is_public(status, published_at)
     if not public:
         if not expires or not signature or not expires.isdigit():
             raise AssetNotFound()

@@ -19,7 +19,7 @@ from server.events.cache import event_bundle, event_id_for_slug
 from server.events.errors import EventNotFound
 from server.events.models import Event, EventStatus
 from server.events.records import EventBundle, EventRecord
-from server.events.workflow import PUBLIC_STATUSES
+from server.events.workflow import public_filter
 from server.organizations.access import Permission, readable_organization_ids
 
 MAX_PAGE = 100
@@ -55,7 +55,11 @@ async def get_event(
     if bundle is None:
         raise EventNotFound()
     await check_readable(
-        session, actor, organization_id=bundle.event.organization_id, status=bundle.event.status
+        session,
+        actor,
+        organization_id=bundle.event.organization_id,
+        status=bundle.event.status,
+        published_at=bundle.event.published_at,
     )
     return bundle
 
@@ -125,7 +129,7 @@ async def list_organization_events(
     readable = await readable_organization_ids(session, actor, Permission.EVENTS_READ)
     filters: list[ColumnElement[bool]] = [Event.organization_id == organization_id]
     if organization_id not in readable:
-        filters.append(Event.status.in_(sorted(PUBLIC_STATUSES)))
+        filters.append(public_filter())
     if status is not None:
         filters.append(Event.status == status)
     count_query = select(func.count()).select_from(Event).where(*filters)

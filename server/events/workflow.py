@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, and_, or_
+
 from server.events.errors import IllegalTransition
 from server.events.models import Event, EventStatus
 
@@ -19,10 +21,25 @@ TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
     EventStatus.CANCELLED: frozenset(),
 }
 
-# What anyone may read; drafts are for the organization's members only.
+# What anyone may read; drafts are for the organization's members only. A cancelled event
+# stays public only if it was ever published: cancelling a draft does not reveal it.
 PUBLIC_STATUSES = frozenset({EventStatus.PUBLISHED, EventStatus.COMPLETED, EventStatus.CANCELLED})
 # Statuses whose details may still change (title, policies, occurrences).
 OPEN_STATUSES = frozenset({EventStatus.DRAFT, EventStatus.PUBLISHED})
+
+
+def is_public(status: EventStatus, published_at: datetime | None) -> bool:
+    if status is EventStatus.CANCELLED:
+        return published_at is not None
+    return status in PUBLIC_STATUSES
+
+
+def public_filter() -> ColumnElement[bool]:
+    """`is_public` as SQL, for listings."""
+    return or_(
+        Event.status.in_([EventStatus.PUBLISHED, EventStatus.COMPLETED]),
+        and_(Event.status == EventStatus.CANCELLED, Event.published_at.is_not(None)),
+    )
 
 
 def can_transition(current: EventStatus, target: EventStatus) -> bool:
