@@ -17,6 +17,8 @@ from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.organizations.mutations import OrganizationMutations
 from schema.organizations.queries import OrganizationQueries
+from schema.promotions.mutations import PromotionMutations
+from schema.promotions.queries import PromotionQueries
 from schema.ticketing.mutations import TicketingMutations
 from schema.ticketing.queries import TicketingQueries
 from schema.venues.mutations import VenueMutations
@@ -35,6 +37,7 @@ Query = merge_types(
         VenueQueries,
         EventQueries,
         TicketingQueries,
+        PromotionQueries,
         OrderQueries,
         WebhookQueries,
     ),
@@ -48,6 +51,7 @@ Mutation = merge_types(
         VenueMutations,
         EventMutations,
         TicketingMutations,
+        PromotionMutations,
         OrderMutations,
         WebhookMutations,
     ),

@@ -8,6 +8,7 @@ from server.jobs.models import JobDeadLetter
 from server.organizations.models import Membership, Organization
 from server.outbox.models import OutboxEvent
 from server.payments.models import PaymentEvent
+from server.promotions.models import PromoCode, PromoRedemption, Promotion
 from server.ticketing.models import Hold, Inventory, PriceTier, SeatAllocation, TicketType
 from server.venues.models import Seat, Seatmap, Venue
 from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -27,6 +28,9 @@ __all__ = [
     "OutboxEvent",
     "PaymentEvent",
     "PriceTier",
+    "PromoCode",
+    "PromoRedemption",
+    "Promotion",
     "Seat",
     "SeatAllocation",
     "Seatmap",
