@@ -13,6 +13,8 @@ from server.webhooks.models import WebhookDelivery as WebhookDeliveryModel
 from server.webhooks.models import WebhookEndpoint
 from server.webhooks.service import MAX_DELIVERIES_LISTED
 
+MAX_ATTEMPTS_LISTED = 50  # WEBHOOK_MAX_ATTEMPTS is at most 50
+
 
 @strawberry.type(description="One HTTP attempt of a delivery.")
 class WebhookAttempt:
@@ -67,10 +69,13 @@ class WebhookDelivery:
             last_error=model.last_error,
         )
 
-    @strawberry.field(description="Every attempt, oldest first.")
-    async def attempt_log(self, info: Info) -> list[WebhookAttempt]:
+    @strawberry.field(description="The latest `last` attempts, oldest first.")
+    async def attempt_log(self, info: Info, last: int | None = 10) -> list[WebhookAttempt]:
+        last = 10 if last is None else last
+        if not 0 <= last <= MAX_ATTEMPTS_LISTED:
+            raise ClientError(f"`last` must be between 0 and {MAX_ATTEMPTS_LISTED}.")
         rows = await info.context.loader(AttemptsByDeliveryLoader).load(uuid.UUID(self.id))
-        return [WebhookAttempt.from_model(r) for r in rows]
+        return [WebhookAttempt.from_model(r) for r in rows[len(rows) - last :]]
 
 
 @strawberry.type

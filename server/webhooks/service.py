@@ -161,7 +161,9 @@ async def recent_deliveries(
                     WebhookEndpoint.id.in_(endpoint_ids)
                 )
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     errors = await _read_errors(session, actor, set(owners.values()))
     readable = []
@@ -215,7 +217,9 @@ async def delivery_attempts(
                     WebhookDelivery.id.in_(delivery_ids)
                 )
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     errors = await _read_errors(session, actor, set(owners.values()))
     for delivery_id in delivery_ids:
