@@ -19,7 +19,14 @@ from server.auth.models import User
 from server.auth.service import normalize_email
 from server.errors import AccessError, Forbidden, NotFound, Validator
 from server.ids import new_id
-from server.organizations.access import Grant, Permission, any_id, authorize, authorize_many
+from server.organizations.access import (
+    Grant,
+    Permission,
+    any_id,
+    authorize,
+    authorize_many,
+    readable_organization_ids,
+)
 from server.organizations.errors import (
     AlreadyMember,
     InvalidSlug,
@@ -145,25 +152,15 @@ async def visible_memberships(
     result: dict[uuid.UUID, list[tuple[Organization, Role]]] = {u: [] for u in user_ids}
     if actor.is_anonymous or not user_ids:
         return result
-    wanted = set(user_ids)
-    if actor.user_id is not None:
-        wanted.add(actor.user_id)
-    rows = (
-        await session.execute(
-            select(Membership.user_id, Organization, Membership.role)
-            .join(Organization, Organization.id == Membership.organization_id)
-            .where(any_id(Membership.user_id, list(wanted)), Organization.deleted_at.is_(None))
-            .order_by(Membership.created_at, Membership.id)
-        )
-    ).all()
-    if actor.user_id is not None:
-        shared = {org.id for user_id, org, _ in rows if user_id == actor.user_id}
-    elif Permission.MEMBERS_READ.scope in actor.scopes and actor.api_key_organization_id:
-        shared = {actor.api_key_organization_id}
-    else:
-        shared = set()
+    readable = set(await readable_organization_ids(session, actor, Permission.MEMBERS_READ))
+    rows = await session.execute(
+        select(Membership.user_id, Organization, Membership.role)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(any_id(Membership.user_id, user_ids), Organization.deleted_at.is_(None))
+        .order_by(Membership.created_at, Membership.id)
+    )
     for user_id, org, role in rows:
-        if user_id in result and (user_id == actor.user_id or org.id in shared):
+        if user_id == actor.user_id or org.id in readable:
             result[user_id].append((org, role))
     return result
 
