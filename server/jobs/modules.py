@@ -5,6 +5,8 @@ TASK_MODULES: list[str] = [
     "server.jobs.dispatch",
     "server.webhooks.jobs",
     "server.mail.jobs",
+    "server.orders.jobs",
+    "server.orders.notifications",
 ]
 
 
