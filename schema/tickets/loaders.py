@@ -1,0 +1,105 @@
+"""Loaders for tickets and the catalog rows a ticket points at: one query per batch,
+results in key order, None for misses."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from schema.context import Info
+from schema.loaders import ContextLoader
+from schema.tickets import types
+from server.events.models import EventOccurrence, EventSeat
+from server.events.reads import any_of, events_by_ids
+from server.events.records import EventRecord, OccurrenceRecord
+from server.tickets.access import viewer_of
+from server.tickets.models import CheckIn, Ticket
+
+if TYPE_CHECKING:
+    from schema.events.types import EventOccurrence as EventOccurrenceType
+
+
+class TicketsByOrderLoader(ContextLoader[uuid.UUID, list[types.Ticket]]):
+    """An order's tickets as the viewer may see them: all of them for the organization's
+    staff (and API keys with orders:read), else those the viewer holds (a transferred
+    ticket's successor belongs to its recipient, not to the buyer)."""
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[types.Ticket]]:
+        async with self.context.db.read() as session:
+            viewer = await viewer_of(session, self.context.actor)
+            rows = await session.scalars(
+                select(Ticket)
+                .where(any_of(Ticket.order_id, keys))
+                .order_by(Ticket.issued_at, Ticket.id)
+            )
+            grouped: dict[uuid.UUID, list[types.Ticket]] = {k: [] for k in keys}
+            for row in rows:
+                if viewer.may_see(row):
+                    grouped[row.order_id].append(types.Ticket.from_model(row))
+        return [grouped[k] for k in keys]
+
+
+class TicketByIdLoader(ContextLoader[uuid.UUID, Ticket | None]):
+    """Raw rows, no visibility check: for callers that already decided the viewer may
+    see the ticket."""
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[Ticket | None]:
+        async with self.context.db.read() as session:
+            rows = await session.scalars(select(Ticket).where(any_of(Ticket.id, keys)))
+            found = {r.id: r for r in rows}
+        return [found.get(k) for k in keys]
+
+
+class CheckInsByTicketLoader(ContextLoader[uuid.UUID, list[CheckIn]]):
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[CheckIn]]:
+        async with self.context.db.read() as session:
+            rows = await session.scalars(
+                select(CheckIn)
+                .where(any_of(CheckIn.ticket_id, keys))
+                .order_by(CheckIn.at, CheckIn.id)
+            )
+            grouped: dict[uuid.UUID, list[CheckIn]] = {k: [] for k in keys}
+            for row in rows:
+                grouped[row.ticket_id].append(row)
+        return [grouped[k] for k in keys]
+
+
+class OccurrenceByIdLoader(ContextLoader[uuid.UUID, OccurrenceRecord | None]):
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[OccurrenceRecord | None]:
+        async with self.context.db.read() as session:
+            rows = await session.scalars(
+                select(EventOccurrence).where(any_of(EventOccurrence.id, keys))
+            )
+            found = {r.id: OccurrenceRecord.from_model(r) for r in rows}
+        return [found.get(k) for k in keys]
+
+
+class EventByIdLoader(ContextLoader[uuid.UUID, EventRecord | None]):
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[EventRecord | None]:
+        async with self.context.db.read() as session:
+            found = await events_by_ids(session, keys)
+        return [found.get(k) for k in keys]
+
+
+class EventSeatByIdLoader(ContextLoader[uuid.UUID, Any]):
+    """Snapshot seats as light rows (id, section, row, number)."""
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[Any]:
+        async with self.context.db.read() as session:
+            rows = await session.execute(
+                select(EventSeat.id, EventSeat.section, EventSeat.row, EventSeat.number).where(
+                    any_of(EventSeat.id, keys)
+                )
+            )
+            found = {r.id: r for r in rows}
+        return [found.get(k) for k in keys]
+
+
+async def occurrence_of(info: Info, occurrence_id: uuid.UUID) -> EventOccurrenceType | None:
+    from schema.events.types import EventOccurrence as EventOccurrenceType
+
+    found = await info.context.loader(OccurrenceByIdLoader).load(occurrence_id)
+    return EventOccurrenceType.from_record(found) if found is not None else None
