@@ -21,8 +21,6 @@ from schema.promotions.mutations import PromotionMutations
 from schema.promotions.queries import PromotionQueries
 from schema.ticketing.mutations import TicketingMutations
 from schema.ticketing.queries import TicketingQueries
-from schema.tickets.mutations import TicketMutations
-from schema.tickets.queries import TicketQueries
 from schema.venues.mutations import VenueMutations
 from schema.venues.queries import VenueQueries
 from schema.webhooks.mutations import WebhookMutations
@@ -41,7 +39,6 @@ Query = merge_types(
         TicketingQueries,
         PromotionQueries,
         OrderQueries,
-        TicketQueries,
         WebhookQueries,
     ),
 )
@@ -56,7 +53,6 @@ Mutation = merge_types(
         TicketingMutations,
         PromotionMutations,
         OrderMutations,
-        TicketMutations,
         WebhookMutations,
     ),
 )

@@ -126,6 +126,40 @@ def cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0 when healthy: the app's readiness endpoint, or (--worker) every queue's
+    worker heartbeat in Redis. For container healthchecks; prints nothing on success."""
+    if args.worker:
+        from redis import Redis
+
+        from server.jobs.queues import QUEUES, health_key
+
+        if not settings.redis_url:
+            sys.stderr.write("REDIS_URL is not set\n")
+            return 1
+        client = Redis.from_url(settings.redis_url, socket_timeout=3)
+        try:
+            missing = [q for q in QUEUES if not client.exists(health_key(q))]
+        except OSError as exc:
+            sys.stderr.write(f"redis: {exc}\n")
+            return 1
+        finally:
+            client.close()
+        if missing:
+            sys.stderr.write(f"no worker heartbeat for {', '.join(missing)}\n")
+        return 1 if missing else 0
+    import urllib.error
+    import urllib.request
+
+    url = args.url or f"http://127.0.0.1:{settings.port}/health/ready"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own URL
+            return 0 if response.status == 200 else 1
+    except (urllib.error.URLError, OSError) as exc:
+        sys.stderr.write(f"{url}: {exc}\n")
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eventapi", description="Event platform GraphQL API")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
     schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(func=cmd_schema)
+    check = sub.add_parser("healthcheck", help="exit 0 if the app (or --worker) is healthy")
+    check.add_argument("--url", help="default: http://127.0.0.1:PORT/health/ready")
+    check.add_argument("--worker", action="store_true", help="check the workers' heartbeats")
+    check.set_defaults(func=cmd_healthcheck)
     return parser
 
 

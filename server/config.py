@@ -21,7 +21,11 @@ MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=False)
+    # An empty variable (`STRIPE_SECRET_KEY=`, as compose files and .env templates write
+    # them) means unset, not an empty secret.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=False, env_ignore_empty=True
+    )
 
     # Where things live
     database_url: str | None = None
