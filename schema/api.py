@@ -21,6 +21,8 @@ from schema.promotions.mutations import PromotionMutations
 from schema.promotions.queries import PromotionQueries
 from schema.ticketing.mutations import TicketingMutations
 from schema.ticketing.queries import TicketingQueries
+from schema.tickets.mutations import TicketMutations
+from schema.tickets.queries import TicketQueries
 from schema.venues.mutations import VenueMutations
 from schema.venues.queries import VenueQueries
 from schema.webhooks.mutations import WebhookMutations
@@ -39,6 +41,7 @@ Query = merge_types(
         TicketingQueries,
         PromotionQueries,
         OrderQueries,
+        TicketQueries,
         WebhookQueries,
     ),
 )
@@ -53,6 +56,7 @@ Mutation = merge_types(
         TicketingMutations,
         PromotionMutations,
         OrderMutations,
+        TicketMutations,
         WebhookMutations,
     ),
 )

@@ -26,7 +26,9 @@ from server.rest import assets as rest_assets
 from server.rest import auth as rest_auth
 from server.rest import health as rest_health
 from server.rest import payment_webhooks
+from server.rest import tickets as rest_tickets
 from server.rest.metrics import metrics_endpoint
+from server.tickets import keys as ticket_keys
 
 log = structlog.get_logger("eventapi.app")
 
@@ -47,6 +49,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
 
     worker_in_process = run_worker if run_worker is not None else bool(settings.worker_in_process)
     graphql_http = GraphQLHTTPHandler(Executor(schema._schema, settings))
+    ticket_keys.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -85,6 +88,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         Route("/auth/refresh", rest_auth.refresh, methods=["POST"]),
         Route("/assets/{asset_id}", rest_assets.serve_asset, methods=["GET", "HEAD"]),
         *payment_webhooks.routes(),
+        *rest_tickets.routes(),
     ]
     middleware = [
         Middleware(RequestContextMiddleware),

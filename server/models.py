@@ -10,12 +10,14 @@ from server.outbox.models import OutboxEvent
 from server.payments.models import PaymentEvent
 from server.promotions.models import PromoCode, PromoRedemption, Promotion
 from server.ticketing.models import Hold, Inventory, PriceTier, SeatAllocation, TicketType
+from server.tickets.models import CheckIn, Ticket, TicketTransfer
 from server.venues.models import Seat, Seatmap, Venue
 from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
     "Base",
+    "CheckIn",
     "Event",
     "EventAsset",
     "EventOccurrence",
@@ -35,6 +37,8 @@ __all__ = [
     "SeatAllocation",
     "Seatmap",
     "Session",
+    "Ticket",
+    "TicketTransfer",
     "TicketType",
     "User",
     "Venue",
