@@ -7,6 +7,7 @@ use that is not there. A redemption belongs to one order and is released at most
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -28,6 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, IdMixin, TimestampMixin
 from server.orders.models import Order
+
+# What a promo code may look like (case is kept, but ignored when comparing).
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,32}")
 
 
 class PromotionKind(StrEnum):

@@ -1,26 +1,16 @@
-"""Promotions and promo codes: creating them, and spending and giving back their uses.
-
-A code's use is taken by one conditional statement, which also locks the code row:
-
-    UPDATE promo_codes SET used = used + 1
-    WHERE id = :id AND (max_uses IS NULL OR used < max_uses) RETURNING ...
-
-No row back means no use is left, whatever the interleaving of buyers. The per-buyer
-limit is then checked under that row lock, so concurrent orders of one buyer see each
-other's redemptions. The code row comes after inventory, capacity, tiers and seats in the
-global lock order (docs/inventory.md), and before the order row.
-"""
+"""Promotions and their codes: creating and listing them. Spending and giving back a
+code's uses (what createOrder and order cancellation call) is in redemptions.py and
+re-exported here."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,21 +20,10 @@ from server.events.models import Event, EventStatus
 from server.ids import new_id
 from server.money import is_currency, to_minor
 from server.organizations.access import Permission, any_id, authorize
-from server.promotions import discounts
-from server.promotions.discounts import PricedLine, Redemption, Terms
-from server.promotions.errors import (
-    EventNotFound,
-    OrganizationNotFound,
-    PromoCodeCurrencyMismatch,
-    PromoCodeExhausted,
-    PromoCodeExpired,
-    PromoCodeForAnotherEvent,
-    PromoCodeGivesNothing,
-    PromoCodesTaken,
-    PromoCodeUserLimit,
-    UnknownPromoCode,
-)
-from server.promotions.models import PromoCode, PromoRedemption, Promotion, PromotionKind
+from server.promotions.discounts import PricedLine, Redemption
+from server.promotions.errors import EventNotFound, OrganizationNotFound, PromoCodesTaken
+from server.promotions.models import CODE_PATTERN, PromoCode, Promotion, PromotionKind
+from server.promotions.redemptions import reclaim_redemption, redeem_code, release_redemption
 from server.ticketing.models import TicketType
 
 __all__ = [
@@ -53,11 +32,11 @@ __all__ = [
     "Redemption",
     "create_promotion",
     "list_promotions",
+    "reclaim_redemption",
     "redeem_code",
     "release_redemption",
 ]
 
-CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,32}")
 MAX_CODES = 500
 MAX_BUY_GET = 1_000
 CLOSED = (EventStatus.COMPLETED, EventStatus.CANCELLED)
@@ -324,132 +303,3 @@ async def codes_by_promotion(
     for row in rows:
         result.setdefault(row.promotion_id, []).append(row)
     return result
-
-
-async def redeem_code(
-    session: AsyncSession,
-    *,
-    organization_id: uuid.UUID,
-    event_id: uuid.UUID,
-    code: str,
-    buyer_key: str,
-    lines: list[PricedLine],
-    currency: str,
-    order_id: uuid.UUID,
-    now: datetime,
-) -> Redemption:
-    """Take one use of `code` for the order `order_id`, which the caller inserts right
-    after, in this transaction (the redemption's order foreign key is deferred to the
-    commit). Raises InvalidPromoCode (field `promoCode`) when the code is unknown, expired,
-    for another event, in another currency, worth nothing on these lines, out of uses, or
-    used up by this buyer; a use is spent only when none of these hold.
-
-    `buyer_key` is `user:<uuid>` or `email:<lowercased email>`."""
-    if not buyer_key.startswith(("user:", "email:")) or len(buyer_key) > 300:
-        raise ValueError(f"not a buyer key: {buyer_key!r}")
-    wanted = code.strip().lower()
-    if not CODE_PATTERN.fullmatch(wanted):
-        raise UnknownPromoCode()
-    found = (
-        await session.execute(
-            select(PromoCode.id, PromoCode.expires_at, Promotion)
-            .join(Promotion, Promotion.id == PromoCode.promotion_id)
-            .where(
-                PromoCode.organization_id == organization_id,
-                func.lower(PromoCode.code) == wanted,
-            )
-        )
-    ).one_or_none()
-    if found is None:
-        raise UnknownPromoCode()
-    code_id, expires_at, promotion = found
-    if expires_at is not None and expires_at <= now:
-        raise PromoCodeExpired()
-    if promotion.event_id is not None and promotion.event_id != event_id:
-        raise PromoCodeForAnotherEvent()
-    if promotion.currency is not None and promotion.currency != currency:
-        raise PromoCodeCurrencyMismatch(promotion.currency, currency)
-    off = discounts.discount(Terms.of(promotion), lines)
-    if off == 0:
-        raise PromoCodeGivesNothing(_why_nothing(promotion))
-
-    taken = (
-        await session.execute(
-            update(PromoCode)
-            .where(
-                PromoCode.id == code_id,
-                or_(PromoCode.max_uses.is_(None), PromoCode.used < PromoCode.max_uses),
-            )
-            .values(used=PromoCode.used + 1)
-            .returning(PromoCode.max_uses_per_user)
-            .execution_options(synchronize_session=False)
-        )
-    ).one_or_none()
-    if taken is None:
-        raise PromoCodeExhausted()
-    per_user = taken.max_uses_per_user
-    if per_user is not None and await _active_uses(session, code_id, buyer_key) >= per_user:
-        await session.execute(
-            update(PromoCode)
-            .where(PromoCode.id == code_id)
-            .values(used=PromoCode.used - 1)
-            .execution_options(synchronize_session=False)
-        )
-        raise PromoCodeUserLimit(per_user)
-    await session.execute(
-        insert(PromoRedemption).values(
-            id=new_id(),
-            promo_code_id=code_id,
-            promotion_id=promotion.id,
-            organization_id=organization_id,
-            order_id=order_id,
-            buyer_key=buyer_key,
-            discount_minor=off,
-            currency=currency,
-            created_at=now,
-        )
-    )
-    return Redemption(promotion_id=promotion.id, code_id=code_id, discount=off)
-
-
-def _why_nothing(promotion: Promotion) -> str:
-    if promotion.kind is PromotionKind.BUY_X_GET_Y:
-        buy, get = promotion.buy_quantity, promotion.get_quantity
-        return f" (buy {buy}, get {get} free: order at least {(buy or 0) + (get or 0)} of a type)"
-    return ""
-
-
-async def _active_uses(session: AsyncSession, code_id: uuid.UUID, buyer_key: str) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(PromoRedemption)
-        .where(
-            PromoRedemption.promo_code_id == code_id,
-            PromoRedemption.buyer_key == buyer_key,
-            PromoRedemption.released_at.is_(None),
-        )
-    )
-    return int(count or 0)
-
-
-async def release_redemption(session: AsyncSession, *, order_id: uuid.UUID, now: datetime) -> bool:
-    """Give back the use an order took, when the order is cancelled or expires. Exactly
-    once: the conditional `released_at` update decides between concurrent releasers, and
-    the counter moves only for the one that got the row. False when there was nothing to
-    release (no code on the order, or already released)."""
-    code_id = await session.scalar(
-        update(PromoRedemption)
-        .where(PromoRedemption.order_id == order_id, PromoRedemption.released_at.is_(None))
-        .values(released_at=now)
-        .returning(PromoRedemption.promo_code_id)
-        .execution_options(synchronize_session=False)
-    )
-    if code_id is None:
-        return False
-    await session.execute(
-        update(PromoCode)
-        .where(PromoCode.id == code_id)
-        .values(used=PromoCode.used - 1)
-        .execution_options(synchronize_session=False)
-    )
-    return True

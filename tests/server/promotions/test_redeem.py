@@ -248,3 +248,55 @@ async def test_a_malformed_buyer_key_is_a_programming_error(shop: Shop) -> None:
         await shop.redeem("KEYED", buyer="buyer@example.com")
 
     assert await shop.used("KEYED") == 0
+
+
+async def _reclaim(shop: Shop, order_id: uuid.UUID) -> bool:
+    async with shop.db.transaction() as session:
+        return await service.reclaim_redemption(session, order_id=order_id, now=utcnow())
+
+
+async def test_a_late_payment_takes_the_released_use_back(shop: Shop) -> None:
+    await shop.promotion("COMEBACK", max_uses=2)
+    order_id, _ = await shop.redeem("COMEBACK")
+    await shop.release(order_id)
+
+    reclaimed = await _reclaim(shop, order_id)
+    reclaimed_again = await _reclaim(shop, order_id)
+
+    assert (reclaimed, reclaimed_again) == (True, True)
+    assert await shop.used("COMEBACK") == 1
+    assert await shop.redemptions() == 1
+
+
+async def test_a_late_payment_cannot_take_a_use_someone_else_has_taken(shop: Shop) -> None:
+    await shop.promotion("GONE", max_uses=1)
+    order_id, _ = await shop.redeem("GONE")
+    await shop.release(order_id)
+    await shop.redeem("GONE", buyer="email:quicker@example.com")
+
+    reclaimed = await _reclaim(shop, order_id)
+
+    assert reclaimed is False
+    assert await shop.used("GONE") == 1
+    assert await shop.redemptions() == 1  # the quicker buyer's only
+
+
+async def test_a_late_payment_respects_the_per_buyer_limit(shop: Shop) -> None:
+    await shop.promotion("MINEONCE", max_uses_per_user=1)
+    first, _ = await shop.redeem("MINEONCE")
+    await shop.release(first)
+    await shop.redeem("MINEONCE")  # the same buyer, a new order
+
+    reclaimed = await _reclaim(shop, first)
+
+    assert reclaimed is False
+    assert await shop.used("MINEONCE") == 1
+
+
+async def test_reclaiming_an_order_without_a_released_use_changes_nothing(shop: Shop) -> None:
+    await shop.promotion("STEADY", max_uses=5)
+    order_id, _ = await shop.redeem("STEADY")
+
+    assert await _reclaim(shop, order_id) is True
+    assert await _reclaim(shop, new_id()) is True
+    assert await shop.used("STEADY") == 1
