@@ -1,7 +1,7 @@
 """Cache-aside for public event data, on the tagged cache (server.cache).
 
-Two kinds of entry, both tagged `event:<id>` (and the bundle `organization:<id>` too):
-the event bundle by id, and the slug -> id mapping. Every service that changes what a
+One kind of entry: the event bundle, keyed by id or by slug, tagged `event:<id>` and
+`organization:<id>`. Every service that changes what a
 reader of the event sees calls `record_event_change` inside its transaction; the tagged
 cache bumps the tags around the commit, so no reader gets the old bundle once the change
 has committed. A Redis failure degrades to reading the database, never to an error."""
@@ -22,9 +22,7 @@ from server.events.records import EventBundle
 log = structlog.get_logger("eventapi.events.cache")
 
 BUNDLE_CACHE = "event_bundle"
-SLUG_CACHE = "event_slug"
 BUNDLE_TTL = 3600.0
-SLUG_TTL = 86400.0
 
 
 def event_tag(event_id: uuid.UUID) -> str:
@@ -41,23 +39,32 @@ def record_event_change(session: AsyncSession, event_id: uuid.UUID) -> None:
 
 
 async def event_bundle(
-    session: AsyncSession, cache: TaggedCache | None, event_id: uuid.UUID
+    session: AsyncSession,
+    cache: TaggedCache | None,
+    *,
+    event_id: uuid.UUID | None = None,
+    slug: str | None = None,
 ) -> EventBundle | None:
-    """The event's bundle from the cache, else from the database (then stored)."""
-    if cache is None:
-        return await load_bundle(session, event_id)
-    key = str(event_id)
-    try:
-        found = await cache.lookup(BUNDLE_CACHE, key)
-    except RedisError:
-        log.warning("event cache lookup failed", exc_info=True)
-        return await load_bundle(session, event_id)
-    if found.body is not None:
-        cached = EventBundle.loads(found.body)
-        if cached is not None:
-            return cached
+    """The event's bundle, by id or by slug, from the cache in one lookup, else from the
+    database (then stored). Slugs never change, so an entry keyed by slug is as right as
+    one keyed by id; a miss is not cached (the slug may be taken a moment later)."""
+    key = f"id:{event_id}" if event_id is not None else f"slug:{slug}"
+    found = None
+    if cache is not None:
+        try:
+            found = await cache.lookup(BUNDLE_CACHE, key)
+        except RedisError:
+            log.warning("event cache lookup failed", exc_info=True)
+        if found is not None and found.body is not None:
+            cached = EventBundle.loads(found.body)
+            if cached is not None:
+                return cached
+    if event_id is None:
+        event_id = await event_id_by_slug(session, slug or "")
+        if event_id is None:
+            return None
     bundle = await load_bundle(session, event_id)
-    if bundle is not None:
+    if bundle is not None and cache is not None and found is not None:
         tags = [event_tag(event_id), organization_tag(bundle.event.organization_id)]
         try:
             await cache.store(
@@ -66,33 +73,3 @@ async def event_bundle(
         except RedisError:
             log.warning("event cache store failed", exc_info=True)
     return bundle
-
-
-async def event_id_for_slug(
-    session: AsyncSession, cache: TaggedCache | None, slug: str
-) -> uuid.UUID | None:
-    """Slugs never change, so a mapping stays right for the event's life; a miss is not
-    cached (the slug may be taken a moment later)."""
-    if cache is None:
-        return await event_id_by_slug(session, slug)
-    try:
-        found = await cache.lookup(SLUG_CACHE, slug)
-    except RedisError:
-        log.warning("slug cache lookup failed", exc_info=True)
-        return await event_id_by_slug(session, slug)
-    if found.body is not None:
-        return uuid.UUID(found.body.decode())
-    event_id = await event_id_by_slug(session, slug)
-    if event_id is not None:
-        try:
-            await cache.store(
-                SLUG_CACHE,
-                slug,
-                str(event_id).encode(),
-                [event_tag(event_id)],
-                since=found.since,
-                ttl=SLUG_TTL,
-            )
-        except RedisError:
-            log.warning("slug cache store failed", exc_info=True)
-    return event_id

@@ -15,7 +15,7 @@ from server.auth.actor import Actor
 from server.cache import TaggedCache
 from server.errors import ValidationError
 from server.events.access import check_readable
-from server.events.cache import event_bundle, event_id_for_slug
+from server.events.cache import event_bundle
 from server.events.errors import EventNotFound
 from server.events.models import Event, EventStatus
 from server.events.records import EventBundle, EventRecord
@@ -47,11 +47,10 @@ async def get_event(
     slug: str | None = None,
 ) -> EventBundle:
     """The event by id or slug, if the actor may see it (drafts: members only)."""
-    if event_id is None and slug is not None:
-        event_id = await event_id_for_slug(session, cache, slug.strip().lower()[:96])
-    if event_id is None:
+    if event_id is None and slug is None:
         raise EventNotFound()
-    bundle = await event_bundle(session, cache, event_id)
+    clean_slug = slug.strip().lower()[:96] if slug is not None else None
+    bundle = await event_bundle(session, cache, event_id=event_id, slug=clean_slug)
     if bundle is None:
         raise EventNotFound()
     await check_readable(
