@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from sqlalchemy import select
@@ -335,3 +336,15 @@ async def test_closed_events_refuse_every_transition_and_edit(
 
     assert [payload_errors(r) for r in results] == [[("INVALID_STATE", None)]] * 4
     assert await outbox(db) == before
+
+
+async def test_concurrent_events_with_one_title_all_get_distinct_slugs(gql: GraphQLClient) -> None:
+    org = await factories.create_org(gql)
+
+    events = await asyncio.gather(
+        *(catalog.create_event(gql, org, title="Flash Sale") for _ in range(6))
+    )
+
+    slugs = [e["slug"] for e in events]
+    assert len(set(slugs)) == 6
+    assert all(s.startswith("flash-sale") for s in slugs)
