@@ -21,6 +21,7 @@ from server.events.models import Event, EventStatus
 from server.events.records import EventBundle, EventRecord
 from server.events.workflow import public_filter
 from server.organizations.access import Permission, readable_organization_ids
+from server.organizations.models import Organization
 
 MAX_PAGE = 100
 MAX_SEARCH_LENGTH = 100
@@ -99,7 +100,11 @@ async def list_public_events(
     """Published events in date order. `starts_after` keeps events with an occurrence at
     or after that moment (a weekly show that began last month is still listed)."""
     check_page_size(first)
-    filters: list[ColumnElement[bool]] = [Event.status == EventStatus.PUBLISHED]
+    filters: list[ColumnElement[bool]] = [
+        Event.status == EventStatus.PUBLISHED,
+        # Events of a deleted organization disappear with it.
+        Event.organization_id.in_(select(Organization.id).where(Organization.deleted_at.is_(None))),
+    ]
     text_filter = _search_filter(search)
     if text_filter is not None:
         filters.append(text_filter)

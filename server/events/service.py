@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.errors import Validator
+from server.errors import Conflict, Validator
 from server.events.access import event_for_write
 from server.events.cache import record_event_change
 from server.events.errors import EventClosed, NotReadyToPublish
@@ -118,7 +118,7 @@ async def _insert_event(session: AsyncSession, values: dict[str, Any], base: str
             candidate = f"{base}-{new_id().hex[-6:]}"
             continue
         return event
-    raise RuntimeError("could not find a free slug")  # 5 random suffixes all taken
+    raise Conflict("Could not find a free slug for this title; try again.", field="title")
 
 
 async def _add_occurrences(

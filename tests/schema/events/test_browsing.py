@@ -151,3 +151,17 @@ async def test_organization_events_paginate_newest_first_and_filter_by_status(
     assert titles(page) == ["Draft 2", "Draft 1"]
     assert titles(rest) == ["Draft 0"]
     assert rest["pageInfo"]["hasNextPage"] is False
+
+
+async def test_events_of_a_deleted_organization_disappear(gql: GraphQLClient) -> None:
+    org = await factories.create_org(gql)
+    event = await catalog.published_event(gql, org, title="Gone")
+    await catalog.published_event(gql, await factories.create_org(gql), title="Staying")
+
+    deleted = await gql(
+        "mutation($id: ID!) { deleteOrganization(id: $id) }", {"id": org.id}, token=org.owner.token
+    )
+
+    assert deleted["deleteOrganization"] is True
+    assert titles(await listing(gql)) == ["Staying"]
+    assert (await gql(catalog.EVENT_BY_ID, {"id": event["id"]}))["event"] is None
