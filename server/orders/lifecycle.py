@@ -17,7 +17,7 @@ from server.db import after_commit
 from server.orders.models import Order, OrderItem, OrderStatus
 from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
-from server.ticketing.changes import InventoryChanged, OrderChanged, event_changed
+from server.ticketing.changes import OrderChanged, inventory_changed
 from server.ticketing.pricing import give_back_to_tier
 
 _RELEASE = text(
@@ -111,8 +111,7 @@ async def _return_units(
         from server.promotions.service import release_redemption
 
         await release_redemption(session, order_id=order.id, now=now)
-    event_changed(session, order.event_id)
-    after_commit(session, InventoryChanged(order.event_id, order.occurrence_id))
+    inventory_changed(session, order.event_id, order.occurrence_id)
 
 
 async def confirm(session: AsyncSession, *, order: Order, now: datetime) -> bool:
@@ -143,8 +142,7 @@ async def confirm(session: AsyncSession, *, order: Order, now: datetime) -> bool
         organization_id=order.organization_id,
         payload=order_payload(order),
     )
-    event_changed(session, order.event_id)
-    after_commit(session, InventoryChanged(order.event_id, order.occurrence_id))
+    inventory_changed(session, order.event_id, order.occurrence_id)
     return True
 
 

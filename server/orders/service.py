@@ -33,7 +33,7 @@ from server.organizations.access import Permission, authorize, readable_organiza
 from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
 from server.ticketing.access import EventNotFound, event_for_read
-from server.ticketing.changes import InventoryChanged, OrderChanged, event_changed
+from server.ticketing.changes import OrderChanged, inventory_changed
 from server.ticketing.errors import HoldExpired, HoldNotFound, TicketTypeNotFound
 from server.ticketing.models import Inventory, SeatState, TicketType, Visibility
 from server.ticketing.pricing import PriceLine, take_price_lines
@@ -237,8 +237,7 @@ async def create_order(
         organization_id=order.organization_id,
         payload=lifecycle.order_payload(order),
     )
-    event_changed(session, event.id)
-    after_commit(session, InventoryChanged(event.id, occurrence.id))
+    inventory_changed(session, event.id, occurrence.id)
     after_commit(session, OrderChanged(order.id))
     if totals.total == 0:
         await lifecycle.confirm(session, order=order, now=now)

@@ -16,13 +16,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.db import after_commit
 from server.errors import ValidationError, Validator
 from server.ids import new_id
 from server.organizations.access import Permission, authorize
 from server.ticketing import inventory, seats
 from server.ticketing.access import ticket_type_for_write
-from server.ticketing.changes import InventoryChanged, event_changed
+from server.ticketing.changes import inventory_changed
 from server.ticketing.errors import HoldExpired, HoldNotFound, HoldReleased, OccurrenceNotFound
 from server.ticketing.models import Hold, Inventory, SeatState
 
@@ -106,8 +105,7 @@ async def create_hold(
             hold_id=hold.id,
             field=["seatIds"],
         )
-    event_changed(session, event.id)
-    after_commit(session, InventoryChanged(event.id, row.occurrence_id))
+    inventory_changed(session, event.id, row.occurrence_id)
     return hold
 
 
@@ -188,8 +186,7 @@ async def _release(
                 )
             )
         ).one()
-        event_changed(session, event_id)
-        after_commit(session, InventoryChanged(event_id, occurrence_id))
+        inventory_changed(session, event_id, occurrence_id)
     return units
 
 
