@@ -7,7 +7,7 @@ import httpx
 
 from server.config import Settings
 from server.tickets import qr
-from tests.schema.tickets.conftest import purchase
+from tests.schema.tickets.helpers import purchase
 from tests.support.gql import GraphQLClient
 
 

@@ -87,9 +87,17 @@ async def purchase(
     item: dict[str, Any] | None = None,
     **sale_options: Any,
 ) -> Purchase:
+    """`quantity` tickets for the sale's first date (a new sale unless given)."""
     sale = sale or await commerce.sale(gql, **sale_options)
     buyer = buyer or await factories.register(gql)
-    placed = await commerce.order(gql, sale, quantity, token=buyer.token, item=item or {})
+    placed = await commerce.order(
+        gql,
+        sale,
+        quantity,
+        token=buyer.token,
+        item=item or {},
+        occurrenceId=sale.occurrence_ids[0],
+    )
     assert placed["errors"] == [], placed["errors"]
     order_id = placed["order"]["id"]
     await commerce.pay_with_test(gql, http, order_id, token=buyer.token)
@@ -127,3 +135,42 @@ async def transfer(
 async def accept(gql: GraphQLClient, user: factories.TestUser, token: str) -> dict[str, Any]:
     data = await gql(ACCEPT, {"token": token}, token=user.token)
     return dict(data["acceptTransfer"])
+
+
+SEATS = """
+query($o: ID!) { seatAvailability(occurrenceId: $o) { seat { id section row number } state } }
+"""
+
+
+async def seated_sale(gql: GraphQLClient, seats: int = 6) -> tuple[commerce.Sale, list[str]]:
+    """An event on a seatmap of `seats` seats in section A, one seated ticket type; and
+    the event's seat ids."""
+    org = await factories.create_org(gql)
+    venue = await gql(
+        "mutation($i: CreateVenueInput!) { createVenue(input: $i) { venue { id } } }",
+        {"i": {"organizationId": org.id, "name": "Hall", "timezone": "UTC"}},
+        token=org.owner.token,
+    )
+    venue_id = venue["createVenue"]["venue"]["id"]
+    seatmap = await gql(
+        "mutation($i: CreateSeatmapInput!) { createSeatmap(input: $i) { seatmap { id } } }",
+        {
+            "i": {
+                "venueId": venue_id,
+                "name": "Stalls",
+                "seats": [
+                    {"section": "A", "row": "1", "number": str(n)} for n in range(1, seats + 1)
+                ],
+            }
+        },
+        token=org.owner.token,
+    )
+    sale = await commerce.sale(
+        gql,
+        org,
+        quantity=seats,
+        event={"venueId": venue_id, "seatmapId": seatmap["createSeatmap"]["seatmap"]["id"]},
+        ticket_type={"sections": ["A"]},
+    )
+    found = await gql(SEATS, {"o": sale.occurrence_ids[0]})
+    return sale, [s["seat"]["id"] for s in found["seatAvailability"]]
