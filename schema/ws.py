@@ -6,14 +6,19 @@ Clients authenticate in the `connection_init` payload: `{"authorization": "Beare
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import strawberry
+import structlog
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
 from schema.context import Context
 from server.auth.actor import Actor
@@ -21,8 +26,41 @@ from server.auth.authenticate import resolve_actor
 from server.clock import utcnow
 from server.errors import Unauthenticated
 
+log = structlog.get_logger("eventapi.graphql")
+
+
+def _coded(error: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Every error on the socket carries `extensions.code`, as over HTTP: a request error
+    (validation, variables) gets its code; an unexpected one is masked as INTERNAL."""
+    extensions = error.get("extensions") or {}
+    if "code" in extensions:
+        return error
+    if not error.get("path"):
+        message = str(error.get("message", ""))
+        code = "BAD_USER_INPUT" if message.startswith("Variable ") else "GRAPHQL_VALIDATION_FAILED"
+        return {**error, "extensions": {**extensions, "code": code}}
+    log.error("unexpected error in a subscription", detail=error.get("message"))
+    return {
+        "message": "Internal server error.",
+        "path": error["path"],
+        "extensions": {"code": "INTERNAL", "requestId": request_id},
+    }
+
+
+class CodedErrorsHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def send_message(self, message: Message) -> None:
+        body = cast("dict[str, Any]", message)
+        request_id = self.context.request_id
+        if body["type"] == "error":
+            body["payload"] = [_coded(e, request_id) for e in body["payload"]]
+        elif body["type"] == "next" and body["payload"].get("errors"):
+            body["payload"]["errors"] = [_coded(e, request_id) for e in body["payload"]["errors"]]
+        await super().send_message(message)
+
 
 class WebSocketGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = CodedErrorsHandler
+
     def __init__(self, schema: strawberry.Schema) -> None:
         super().__init__(
             schema,

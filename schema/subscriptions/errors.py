@@ -1,0 +1,41 @@
+"""Refusals at subscribe time, as GraphQL errors with `extensions.code`.
+
+A subscription whose resolver raises before its stream starts gets the protocol's `error`
+message (not an empty stream); graphql-core copies the exception's `extensions` into it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from graphql import GraphQLError
+
+from schema.errors import ClientError
+from server.errors import AccessError, DomainError, DomainErrors
+
+T = TypeVar("T")
+
+
+class SubscriptionRefused(GraphQLError):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+def refusal(exc: Exception) -> SubscriptionRefused | None:
+    if isinstance(exc, AccessError | ClientError):
+        return SubscriptionRefused(exc.message, exc.code)
+    if isinstance(exc, DomainError):
+        return SubscriptionRefused(exc.message, exc.code.value)
+    if isinstance(exc, DomainErrors):
+        return SubscriptionRefused(exc.errors[0].message, exc.errors[0].code.value)
+    return None
+
+
+async def checked(work: Callable[[], Awaitable[T]]) -> T:
+    """Run the subscribe-time checks; an expected refusal becomes a coded GraphQL error."""
+    try:
+        return await work()
+    except (AccessError, ClientError, DomainError, DomainErrors) as exc:
+        refused = refusal(exc)
+        assert refused is not None
+        raise refused from None

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from schema.common import require_id
+from schema.context import Info
+from schema.errors import run_query
+from schema.orders.types import Order
+from schema.subscriptions.errors import checked
+from schema.ticketing.types import Availability
+from server.live.hub import LiveHub, live_hub
+from server.live.service import (
+    AvailabilityGrant,
+    authorize_availability_watch,
+    authorize_order_watch,
+)
+
+
+@strawberry.type
+class LiveSubscriptions:
+    @strawberry.subscription(
+        description="First a snapshot (one entry per ticket type and date), then every "
+        "change: orders, holds, expiries, refunds, cancellations. Private ticket types "
+        "only for the organization's members; drafts only for members."
+    )
+    async def ticket_availability(
+        self, info: Info, event_id: strawberry.ID, occurrence_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[Availability, None]:
+        actor = info.context.actor
+
+        async def authorize() -> tuple[LiveHub, AvailabilityGrant]:
+            event = require_id(event_id, "eventId")
+            occurrence = require_id(occurrence_id, "occurrenceId") if occurrence_id else None
+            grant = await run_query(
+                info,
+                lambda s: authorize_availability_watch(
+                    s, actor=actor, event_id=event, occurrence_id=occurrence
+                ),
+            )
+            return live_hub(info.context.state), grant
+
+        hub, grant = await checked(authorize)
+        return _availability_stream(hub, grant)
+
+    @strawberry.subscription(
+        description="The order now, then again after every change (for the buyer waiting "
+        "on payment; also the organization's staff)."
+    )
+    async def order_status(
+        self, info: Info, order_id: strawberry.ID
+    ) -> AsyncGenerator[Order, None]:
+        actor = info.context.actor
+
+        async def authorize() -> tuple[LiveHub, uuid.UUID]:
+            order = require_id(order_id, "orderId")
+            watched = await run_query(
+                info, lambda s: authorize_order_watch(s, actor=actor, order_id=order)
+            )
+            return live_hub(info.context.state), watched
+
+        hub, watched = await checked(authorize)
+        return _order_stream(info, hub, watched)
+
+
+async def _availability_stream(
+    hub: LiveHub, grant: AvailabilityGrant
+) -> AsyncGenerator[Availability, None]:
+    async with hub.watch_event(
+        grant.event_id, occurrence_id=grant.occurrence_id, sees_private=grant.sees_private
+    ) as watcher:
+        async for row in watcher:
+            yield Availability.from_row(row)
+
+
+async def _order_stream(
+    info: Info, hub: LiveHub, order_id: uuid.UUID
+) -> AsyncGenerator[Order, None]:
+    async with hub.watch_order(order_id) as watcher:
+        async for order in watcher:
+            # The connection's loaders live as long as the socket: without this, an
+            # order's payments would be read once and never again.
+            info.context.clear_loaders()
+            yield Order.from_model(order)
