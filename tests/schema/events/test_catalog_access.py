@@ -49,6 +49,11 @@ MUTATIONS: dict[str, tuple[str, str, Callable[[Cast, dict[str, Any]], dict[str, 
     ),
     "publishEvent": (catalog.PUBLISH_EVENT, "publishEvent", lambda c, ids: {"id": ids["event"]}),
     "cancelEvent": (catalog.CANCEL_EVENT, "cancelEvent", lambda c, ids: {"id": ids["event"]}),
+    "completeEvent": (
+        catalog.COMPLETE_EVENT,
+        "completeEvent",
+        lambda c, ids: {"id": ids["event"]},
+    ),
 }
 
 STATE = """
@@ -108,6 +113,8 @@ async def test_staff_are_forbidden_and_change_nothing(gql: GraphQLClient, name: 
 async def test_managers_may(gql: GraphQLClient, name: str) -> None:
     crew, ids = await setup(gql)
     query, field, variables = MUTATIONS[name]
+    if name == "completeEvent":
+        await gql(catalog.PUBLISH_EVENT, {"id": ids["event"]}, token=crew.owner.token)
 
     data = await gql(query, variables(crew, ids), token=crew.manager.token)
 
