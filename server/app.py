@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         redis = Redis.from_url(settings.redis_url)
         state = AppState(settings=settings, db=db, redis=redis)
         state.queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-        db.effect_handler = EffectRunner(state)
+        EffectRunner(state).install(db)
         app.state.eventapi = state
         workers = WorkerGroup(build_workers(settings)) if worker_in_process else None
         if workers is not None:

@@ -63,6 +63,12 @@ def after_commit(session: AsyncSession, effect: object) -> None:
 
 class Database:
     effect_handler: EffectHandler | None = None
+    # Some effects must also act before the commit: the tagged cache (server.cache) marks
+    # the tags being changed just before COMMIT, because an after-commit step alone leaves
+    # a window, between the commit and that step, in which a cache could still serve what
+    # the transaction replaced. `rollback_handler` undoes the step when no commit follows.
+    before_commit_handler: EffectHandler | None = None
+    rollback_handler: EffectHandler | None = None
 
     def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 20) -> None:
         self.engine: AsyncEngine = create_async_engine(
@@ -78,9 +84,22 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends, rolls back on any exception.
-        After the commit, the effects recorded with `after_commit` run."""
-        async with self.sessionmaker.begin() as session:
-            yield session
+        The recorded effects get their before-commit step just before COMMIT and run
+        after it; a rollback (or a failed commit) runs only the undo of that step."""
+        async with self.sessionmaker() as session:
+            prepared: list[object] | None = None
+            try:
+                async with session.begin():
+                    yield session
+                    pending = session.info.get(EFFECTS_KEY)
+                    if pending and self.before_commit_handler is not None:
+                        prepared = list(pending)
+                        await self.before_commit_handler(prepared)
+            except BaseException:
+                session.info.pop(EFFECTS_KEY, None)
+                if prepared and self.rollback_handler is not None:
+                    await self.rollback_handler(prepared)
+                raise
         effects = session.info.pop(EFFECTS_KEY, None)
         if effects and self.effect_handler is not None:
             await self.effect_handler(effects)

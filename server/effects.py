@@ -13,11 +13,13 @@ from typing import Any
 import structlog
 
 from server.app_state import AppState
+from server.db import Database
 
 log = structlog.get_logger("eventapi.effects")
 
 # Modules that register handlers with @handles; imported when the app starts.
 HANDLER_MODULES: list[str] = [
+    "server.cache.effects",
     "server.jobs.enqueue",
     "server.jobs.dispatch",
     "server.webhooks.jobs",
@@ -38,11 +40,60 @@ def handles(effect_type: type) -> Callable[[Handler], Handler]:
     return register
 
 
+# A few effects must also act just before the commit (the tagged cache marks its tags
+# there, so nothing read before the commit can be cached as current after it); such a
+# step is undone by its `after_rollback` handler when the commit does not happen.
+_before_commit: dict[type, Handler] = {}
+_after_rollback: dict[type, Handler] = {}
+
+
+def before_commit(effect_type: type) -> Callable[[Handler], Handler]:
+    """Register a step run inside the transaction, right before COMMIT; if it raises, the
+    transaction rolls back."""
+
+    def register(fn: Handler) -> Handler:
+        _before_commit[effect_type] = fn
+        return fn
+
+    return register
+
+
+def after_rollback(effect_type: type) -> Callable[[Handler], Handler]:
+    """Register what undoes the `before_commit` step when the transaction rolls back."""
+
+    def register(fn: Handler) -> Handler:
+        _after_rollback[effect_type] = fn
+        return fn
+
+    return register
+
+
 class EffectRunner:
     def __init__(self, state: AppState) -> None:
         for module in HANDLER_MODULES:
             importlib.import_module(module)
         self.state = state
+
+    def install(self, db: Database) -> None:
+        db.effect_handler = self
+        db.before_commit_handler = self.before_commit
+        db.rollback_handler = self.after_rollback
+
+    async def before_commit(self, effects: list[object]) -> None:
+        for effect_type, batch in _grouped(effects).items():
+            step = _before_commit.get(effect_type)
+            if step is not None:
+                await step(self.state, batch)
+
+    async def after_rollback(self, effects: list[object]) -> None:
+        for effect_type, batch in _grouped(effects).items():
+            undo = _after_rollback.get(effect_type)
+            if undo is None:
+                continue
+            try:
+                await undo(self.state, batch)
+            except Exception:
+                log.exception("after-rollback effect failed", effect=effect_type.__name__)
 
     async def __call__(self, effects: list[object]) -> None:
         grouped: dict[type, list[Any]] = {}
@@ -56,3 +107,10 @@ class EffectRunner:
                 await handler(self.state, batch)
             except Exception:
                 log.exception("after-commit effect failed", effect=effect_type.__name__)
+
+
+def _grouped(effects: list[object]) -> dict[type, list[Any]]:
+    grouped: dict[type, list[Any]] = {}
+    for effect in effects:
+        grouped.setdefault(type(effect), []).append(effect)
+    return grouped
