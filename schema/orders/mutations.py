@@ -12,6 +12,7 @@ from server.clock import utcnow
 from server.errors import DomainError, DomainErrors
 from server.orders import payments, refunds, service
 from server.orders.models import Order as OrderModel
+from server.orders.soldout import SoldOutNotes
 
 
 def _items(input: CreateOrderInput) -> list[service.ItemRequest]:
@@ -47,6 +48,7 @@ class OrderMutations:
                 now=utcnow(),
                 order_ttl=ctx.settings.order_ttl,
                 fees=payments.fee_policy(ctx.settings),
+                sold_out=SoldOutNotes(ctx.redis),
             )
 
         order, errors = await run_mutation(info, work)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
@@ -15,9 +15,10 @@ from server.auth.models import User
 from server.auth.service import validate_email
 from server.db import after_commit
 from server.errors import DomainError, Forbidden, NotFound, ValidationError, Validator
-from server.events.models import Event, EventOccurrence, EventStatus
+from server.events.models import EventStatus
 from server.ids import new_id
 from server.orders import idempotency, lifecycle
+from server.orders.context import SaleContext, TypeOnSale, sale_context
 from server.orders.errors import (
     BuyerLimit,
     DateOver,
@@ -27,15 +28,16 @@ from server.orders.errors import (
     SalesClosed,
     SalesNotOpen,
 )
-from server.orders.models import Order, OrderItem, OrderStatus
+from server.orders.models import DisputeStatus, Order, OrderItem, OrderStatus
 from server.orders.pricing import FeePolicy, compute_totals
+from server.orders.soldout import SoldOutNotes
 from server.organizations.access import Permission, authorize, readable_organization_ids
 from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
-from server.ticketing.access import EventNotFound, event_for_read
+from server.ticketing.access import EventNotFound
 from server.ticketing.changes import OrderChanged, inventory_changed
-from server.ticketing.errors import HoldExpired, HoldNotFound, TicketTypeNotFound
-from server.ticketing.models import Inventory, SeatState, TicketType, Visibility
+from server.ticketing.errors import HoldExpired, HoldNotFound, SoldOut, TicketTypeNotFound
+from server.ticketing.models import SeatState, Visibility
 from server.ticketing.pricing import PriceLine, take_price_lines
 
 MAX_ITEMS = 20
@@ -94,9 +96,11 @@ async def create_order(
     now: datetime,
     order_ttl: int,
     fees: FeePolicy,
+    sold_out: SoldOutNotes | None = None,
 ) -> Order:
     buyer = await _buyer(session, actor, buyer_email)
     _check_items_shape(items)
+    type_ids = [i.ticket_type_id for i in items]
     key_id = None
     if idempotency_key is not None:
         request_hash = idempotency.fingerprint(
@@ -124,43 +128,64 @@ async def create_order(
             if order is not None:
                 return order
 
-    event = await _event_on_sale(session, actor, event_id, buyer)
-    occurrence = await _occurrence(session, event, occurrence_id, now)
-    types = await _ticket_types(session, event, items)
+    # After the idempotency lookup: a retry of an order that went through gets its order
+    # back even once the ticket type has sold out.
+    if (
+        sold_out is not None
+        and hold_token is None
+        and await sold_out.any_noted(event_id, occurrence_id, type_ids)
+    ):
+        raise SoldOut(field=["items", "0", "quantity"])
+    sale = await _sale(session, actor, buyer, event_id, occurrence_id, items, now)
+    types = sale.types
+    occurrence_id = next(iter(sale.occurrence_ids))
     hold = await _hold(session, hold_token, now) if hold_token else None
-    member = event.organization_id in await readable_organization_ids(
+    private = any(t.visibility is Visibility.PRIVATE for t in types.values())
+    member = private and sale.organization_id in await readable_organization_ids(
         session, actor, Permission.EVENTS_READ
     )
     _check_items(items, types, hold, member, now)
-    await _check_buyer_limits(session, buyer, items, types, occurrence.id)
+    await _check_buyer_limits(session, buyer, items, types)
 
-    rows = await _inventory_rows(session, occurrence.id, [i.ticket_type_id for i in items])
     order_id = new_id()
     expires_at = now + timedelta(seconds=order_ttl)
+    held = {hold.ticket_type_id} if hold is not None else set()
     claims = [
         inventory.Claim(
-            rows[i.ticket_type_id],
+            types[i.ticket_type_id].inventory_id,
             i.quantity,
-            hold_token if hold is not None and hold.ticket_type_id == i.ticket_type_id else None,
+            hold_token if i.ticket_type_id in held else None,
         )
         for i in items
     ]
     fields = {
-        rows[item.ticket_type_id]: ["items", str(n), "quantity"] for n, item in enumerate(items)
+        types[item.ticket_type_id].inventory_id: ["items", str(n), "quantity"]
+        for n, item in enumerate(items)
     }
-    await inventory.take(session, claims, counter="reserved", now=now, fields=fields)
+    try:
+        await inventory.take(session, claims, counter="reserved", now=now, fields=fields)
+    except SoldOut as error:
+        if sold_out is not None and error.field and len(items) == 1:
+            await sold_out.note(event_id, occurrence_id, items[0].ticket_type_id)
+        raise
 
     lines: list[tuple[ItemRequest, PriceLine]] = []
     for item in sorted(items, key=lambda i: i.ticket_type_id):
+        kind = types[item.ticket_type_id]
         for line in await take_price_lines(
-            session, ticket_type=types[item.ticket_type_id], quantity=item.quantity, now=now
+            session,
+            ticket_type_id=kind.id,
+            base_price=kind.price_minor,
+            quantity=item.quantity,
+            now=now,
+            has_tiers=kind.has_tiers,
         ):
             lines.append((item, line))
     for n, item in enumerate(items):
         if not item.seat_ids:
             continue
         seat_field = ["items", str(n), "seatIds"]
-        if hold is not None and hold.ticket_type_id == item.ticket_type_id:
+        if hold is not None and item.ticket_type_id in held:
             await seats.reserve_held(
                 session,
                 hold_id=hold.id,
@@ -172,7 +197,7 @@ async def create_order(
         else:
             await seats.allocate(
                 session,
-                occurrence_id=occurrence.id,
+                occurrence_id=occurrence_id,
                 ticket_type_id=item.ticket_type_id,
                 seat_ids=item.seat_ids,
                 state=SeatState.RESERVED,
@@ -191,8 +216,8 @@ async def create_order(
 
         redemption = await redeem_code(
             session,
-            organization_id=event.organization_id,
-            event_id=event.id,
+            organization_id=sale.organization_id,
+            event_id=sale.event_id,
             code=promo_code,
             buyer_key=buyer.key,
             lines=[
@@ -208,9 +233,9 @@ async def create_order(
 
     order = Order(
         id=order_id,
-        organization_id=event.organization_id,
-        event_id=event.id,
-        occurrence_id=occurrence.id,
+        organization_id=sale.organization_id,
+        event_id=sale.event_id,
+        occurrence_id=occurrence_id,
         buyer_user_id=buyer.user_id,
         buyer_email=buyer.email,
         status=OrderStatus.PENDING,
@@ -221,14 +246,20 @@ async def create_order(
         provider_fee_minor=totals.provider_fee,
         fees_minor=totals.fees,
         total_minor=totals.total,
+        refunded_minor=0,
         promo_code_id=promo_code_id,
         hold_id=hold.id if hold else None,
         expires_at=expires_at,
+        dispute_status=DisputeStatus.NONE,
+        created_at=now,
+        updated_at=now,
     )
-    session.add(order)
-    await session.flush()
-    session.add_all(_order_items(order_id, lines, rows, hold))
-    await session.flush()
+    # Plain INSERTs: this is the hot path of a flash sale, and the unit of work's
+    # bookkeeping would cost more than the statements themselves.
+    await session.execute(insert(Order), [_columns(order)])
+    await session.execute(
+        insert(OrderItem), [_columns(i) for i in _order_items(order_id, lines, types, hold)]
+    )
     if key_id is not None:
         await idempotency.record_result(session, key_id=key_id, order_id=order_id)
     await emit(
@@ -237,11 +268,70 @@ async def create_order(
         organization_id=order.organization_id,
         payload=lifecycle.order_payload(order),
     )
-    inventory_changed(session, event.id, occurrence.id)
+    inventory_changed(session, sale.event_id, occurrence_id)
     after_commit(session, OrderChanged(order.id))
     if totals.total == 0:
-        await lifecycle.confirm(session, order=order, now=now)
+        persisted = await session.get(Order, order_id)
+        assert persisted is not None
+        await lifecycle.confirm(session, order=persisted, now=now)
+        return persisted
     return order
+
+
+def _columns(row: Order | OrderItem) -> dict[str, object]:
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key in row.__dict__}
+
+
+async def _sale(
+    session: AsyncSession,
+    actor: Actor,
+    buyer: Buyer,
+    event_id: uuid.UUID,
+    occurrence_id: uuid.UUID | None,
+    items: Sequence[ItemRequest],
+    now: datetime,
+) -> SaleContext:
+    """The event, date and ticket types of an order, checked: on sale, visible to the
+    caller, one date, every ticket type of this event."""
+    sale = await sale_context(
+        session,
+        event_id=event_id,
+        occurrence_id=occurrence_id,
+        type_ids=[i.ticket_type_id for i in items],
+    )
+    if sale is None:
+        raise EventNotFound(field="eventId")
+    if sale.status is not EventStatus.PUBLISHED:
+        readable = await readable_organization_ids(session, actor, Permission.EVENTS_READ)
+        if sale.status is EventStatus.DRAFT and sale.organization_id not in readable:
+            raise EventNotFound(field="eventId")
+        raise NotOnSale(f"This event is {sale.status.value}; it is not on sale.", field="eventId")
+    if actor.api_key_id is not None:
+        await authorize(
+            session,
+            actor,
+            sale.organization_id,
+            Permission.ORDERS_WRITE,
+            not_found=EventNotFound(field="eventId"),
+        )
+    if buyer.user_id is None and actor.api_key_id is None and not sale.guest_checkout:
+        raise Forbidden("This event sells to signed-in buyers only.")
+    if not sale.occurrence_ids:
+        if occurrence_id is not None:
+            raise NotFound("No such date of this event.", field="occurrenceId")
+        raise ValidationError("This event has no dates.", field="eventId")
+    if len(sale.occurrence_ids) > 1:
+        raise ValidationError(
+            "This event has several dates; choose one (occurrenceId).", field="occurrenceId"
+        )
+    if sale.occurrence_ends_at is not None and sale.occurrence_ends_at <= now:
+        raise DateOver(field="occurrenceId")
+    missing = [n for n, i in enumerate(items) if i.ticket_type_id not in sale.types]
+    if missing:
+        raise TicketTypeNotFound(
+            "No such ticket type for this event.", field=["items", str(missing[0]), "ticketTypeId"]
+        )
+    return sale
 
 
 def _check_items_shape(items: Sequence[ItemRequest]) -> None:
@@ -259,66 +349,6 @@ def _check_items_shape(items: Sequence[ItemRequest]) -> None:
     checks.raise_if_any()
 
 
-async def _event_on_sale(
-    session: AsyncSession, actor: Actor, event_id: uuid.UUID, buyer: Buyer
-) -> Event:
-    try:
-        event = await event_for_read(session, actor, event_id)
-    except EventNotFound:
-        raise EventNotFound(field="eventId") from None
-    if actor.api_key_id is not None:
-        await authorize(
-            session,
-            actor,
-            event.organization_id,
-            Permission.ORDERS_WRITE,
-            not_found=EventNotFound(field="eventId"),
-        )
-    if event.status is not EventStatus.PUBLISHED:
-        raise NotOnSale(f"This event is {event.status.value}; it is not on sale.", field="eventId")
-    if buyer.user_id is None and actor.api_key_id is None and not event.guest_checkout:
-        raise Forbidden("This event sells to signed-in buyers only.")
-    return event
-
-
-async def _occurrence(
-    session: AsyncSession, event: Event, occurrence_id: uuid.UUID | None, now: datetime
-) -> EventOccurrence:
-    query = select(EventOccurrence).where(EventOccurrence.event_id == event.id)
-    if occurrence_id is not None:
-        query = query.where(EventOccurrence.id == occurrence_id)
-    found = (await session.scalars(query.limit(2))).all()
-    if occurrence_id is not None and not found:
-        raise NotFound("No such date of this event.", field="occurrenceId")
-    if len(found) != 1:
-        raise ValidationError(
-            "This event has several dates; choose one (occurrenceId).", field="occurrenceId"
-        )
-    if found[0].ends_at <= now:
-        raise DateOver(field="occurrenceId")
-    return found[0]
-
-
-async def _ticket_types(
-    session: AsyncSession, event: Event, items: Sequence[ItemRequest]
-) -> dict[uuid.UUID, TicketType]:
-    ids = [i.ticket_type_id for i in items]
-    found = {
-        t.id: t
-        for t in (
-            await session.scalars(
-                select(TicketType).where(TicketType.id.in_(ids), TicketType.event_id == event.id)
-            )
-        ).all()
-    }
-    missing = [n for n, i in enumerate(items) if i.ticket_type_id not in found]
-    if missing:
-        raise TicketTypeNotFound(
-            "No such ticket type for this event.", field=["items", str(missing[0]), "ticketTypeId"]
-        )
-    return found
-
-
 async def _hold(session: AsyncSession, token: str, now: datetime) -> holds.Hold:
     hold = await session.scalar(select(holds.Hold).where(holds.Hold.token == token))
     if hold is None:
@@ -330,7 +360,7 @@ async def _hold(session: AsyncSession, token: str, now: datetime) -> holds.Hold:
 
 def _check_items(
     items: Sequence[ItemRequest],
-    types: dict[uuid.UUID, TicketType],
+    types: dict[uuid.UUID, TypeOnSale],
     hold: holds.Hold | None,
     member: bool,
     now: datetime,
@@ -381,8 +411,7 @@ async def _check_buyer_limits(
     session: AsyncSession,
     buyer: Buyer,
     items: Sequence[ItemRequest],
-    types: dict[uuid.UUID, TicketType],
-    occurrence_id: uuid.UUID,
+    types: dict[uuid.UUID, TypeOnSale],
 ) -> None:
     """Per-buyer limits hold under concurrent orders: the buyer's orders of a ticket type
     serialize on an advisory lock (taken first in the lock order) before counting."""
@@ -415,21 +444,10 @@ async def _check_buyer_limits(
             )
 
 
-async def _inventory_rows(
-    session: AsyncSession, occurrence_id: uuid.UUID, type_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, uuid.UUID]:
-    rows = await session.execute(
-        select(Inventory.ticket_type_id, Inventory.id).where(
-            Inventory.occurrence_id == occurrence_id, Inventory.ticket_type_id.in_(type_ids)
-        )
-    )
-    return {type_id: row_id for type_id, row_id in rows}
-
-
 def _order_items(
     order_id: uuid.UUID,
     lines: Sequence[tuple[ItemRequest, PriceLine]],
-    rows: dict[uuid.UUID, uuid.UUID],
+    types: dict[uuid.UUID, TypeOnSale],
     hold: holds.Hold | None,
 ) -> list[OrderItem]:
     """One order item per price line; a seated line gets its share of the item's seats."""
@@ -445,7 +463,7 @@ def _order_items(
                 id=new_id(),
                 order_id=order_id,
                 ticket_type_id=item.ticket_type_id,
-                inventory_id=rows[item.ticket_type_id],
+                inventory_id=types[item.ticket_type_id].inventory_id,
                 price_tier_id=line.tier_id,
                 hold_id=hold.id
                 if hold is not None and hold.ticket_type_id == item.ticket_type_id

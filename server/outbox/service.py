@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import after_commit
@@ -27,11 +28,14 @@ async def emit(
     *,
     organization_id: uuid.UUID | None,
     payload: dict[str, Any],
-) -> OutboxEvent:
-    event = OutboxEvent(
-        id=new_id(), organization_id=organization_id, event_type=event_type, payload=payload
+) -> uuid.UUID:
+    """Append the event (one INSERT, no ORM bookkeeping: it sits on hot paths) and return
+    its id."""
+    event_id = new_id()
+    await session.execute(
+        insert(OutboxEvent).values(
+            id=event_id, organization_id=organization_id, event_type=event_type, payload=payload
+        )
     )
-    session.add(event)
-    await session.flush()
     after_commit(session, OutboxAppended())
-    return event
+    return event_id

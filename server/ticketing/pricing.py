@@ -59,26 +59,35 @@ _TAKE_FROM_TIER = text(
 
 
 async def take_price_lines(
-    session: AsyncSession, *, ticket_type: TicketType, quantity: int, now: datetime
+    session: AsyncSession,
+    *,
+    ticket_type_id: uuid.UUID,
+    base_price: int,
+    quantity: int,
+    now: datetime,
+    has_tiers: bool = True,
 ) -> list[PriceLine]:
     """Price `quantity` units as of `now`, taking them from the tier in force. A quantity
-    tier with fewer left than asked sells what it has; the rest go at the base price."""
+    tier with fewer left than asked sells what it has; the rest go at the base price.
+    `has_tiers=False` (known from the caller's own query) skips the tier lookup."""
+    if not has_tiers:
+        return [PriceLine(None, base_price, quantity)]
     tiers = (
         await session.scalars(
             select(PriceTier)
-            .where(PriceTier.ticket_type_id == ticket_type.id)
+            .where(PriceTier.ticket_type_id == ticket_type_id)
             .order_by(PriceTier.id)
         )
     ).all()
     tier = next((t for t in tiers if in_window(t, now)), None)
     if tier is None:
-        return [PriceLine(None, ticket_type.price_minor, quantity)]
+        return [PriceLine(None, base_price, quantity)]
     taken = await session.scalar(_TAKE_FROM_TIER, {"id": tier.id, "n": quantity}) or 0
     lines = []
     if taken:
         lines.append(PriceLine(tier.id, tier.price_minor, int(taken)))
     if quantity - taken > 0:
-        lines.append(PriceLine(None, ticket_type.price_minor, quantity - int(taken)))
+        lines.append(PriceLine(None, base_price, quantity - int(taken)))
     return lines
 
 

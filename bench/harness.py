@@ -1,0 +1,204 @@
+"""Shared pieces of the benchmarks: start `eventapi serve` on the embedded default in a
+temporary DATA_DIR, a lean keep-alive HTTP/1.1 client (so the load generator spends as
+little of the machine's CPU as possible), and process CPU and peak-memory sampling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+JWT_SECRET = "bench-secret-bench-secret-bench-secret-01"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def machine() -> str:
+    load = os.getloadavg()
+    return (
+        f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
+    )
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+
+    def pid(self) -> int:
+        return self.process.pid
+
+    def runtime(self) -> dict[str, Any]:
+        return dict(json.loads((self.data_dir / "runtime.json").read_text()))
+
+    def postgres(self) -> psutil.Process | None:
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if (
+                    child.name() == "postgres"
+                    and child.parent()
+                    and child.parent().pid == self.process.pid
+                ):
+                    return child
+        return None
+
+
+@contextlib.contextmanager
+def embedded_server(**env: str) -> Iterator[Server]:
+    """`eventapi serve` with embedded PostgreSQL and Redis, in-process workers, JSON logs
+    off the hot path (WARNING level); extra settings as keyword arguments."""
+    data_dir = Path(tempfile.mkdtemp(prefix="eventapi-bench-"))
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "PORT": str(port),
+        "JWT_SECRET": JWT_SECRET,
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_ANONYMOUS": "100000000",
+        "RATE_LIMIT_AUTHENTICATED": "100000000",
+        **{k.upper(): v for k, v in env.items()},
+    }
+    environment.pop("DATABASE_URL", None)
+    environment.pop("REDIS_URL", None)
+    log = (data_dir / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve"],
+        cwd=ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, data_dir)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError((data_dir / "server.log").read_text()[-3000:])
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: just enough of the protocol for JSON APIs."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        lines = [f"{method} {path} HTTP/1.1", f"host: {self.host}", f"content-length: {len(body)}"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length)
+
+    async def graphql(
+        self, query: str, variables: dict[str, Any], token: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        status, body = await self.request(
+            "POST",
+            "/graphql",
+            json.dumps({"query": query, "variables": variables}).encode(),
+            headers,
+        )
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
+        return dict(json.loads(body))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+@dataclass
+class Sampler:
+    """Samples a process's resident memory (and its children's, optionally) in a thread."""
+
+    pids: list[int]
+    interval: float = 0.05
+    peak_rss: dict[int, int] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> Sampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        processes = [psutil.Process(p) for p in self.pids]
+        while not self._stop.is_set():
+            for proc in processes:
+                with contextlib.suppress(psutil.Error):
+                    rss = proc.memory_info().rss
+                    self.peak_rss[proc.pid] = max(self.peak_rss.get(proc.pid, 0), rss)
+            time.sleep(self.interval)
+
+
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    if not ordered:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "mean": statistics.fmean(ordered)}
