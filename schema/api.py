@@ -13,6 +13,7 @@ from schema.auth.mutations import AuthMutations
 from schema.auth.queries import AuthQueries
 from schema.events.mutations import EventMutations
 from schema.events.queries import EventQueries
+from schema.guards import OperationGuards
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.organizations.mutations import OrganizationMutations
@@ -63,7 +64,9 @@ Mutation = merge_types(
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation)
+    # The HTTP handler applies the guards itself; the extension covers what Strawberry
+    # executes (operations over WebSocket).
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=[OperationGuards])
 
 
 schema = build_schema()

@@ -24,9 +24,8 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
 
-from schema.guards import alias_limit, depth_limit
+from schema.guards import cost_error, is_token_limit_error, validation_rules
 from server.config import Settings
 
 CACHE_SIZE = 2000
@@ -49,14 +48,8 @@ class Executor:
     def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
         self.schema = schema
         self.max_tokens = settings.query_max_tokens
-        rules = [
-            *specified_rules,
-            depth_limit(settings.query_max_depth),
-            alias_limit(settings.query_max_aliases),
-        ]
-        if not settings.introspection_enabled:
-            rules.append(NoSchemaIntrospectionCustomRule)
-        self.rules = rules
+        self.max_cost = settings.query_max_cost
+        self.rules = [*specified_rules, *validation_rules(settings)]
         self._cache: OrderedDict[str, Prepared] = OrderedDict()
 
     def prepare(self, query: str) -> Prepared:
@@ -74,8 +67,9 @@ class Executor:
         try:
             document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError as parse_error:
-            too_large = "token limit" in parse_error.message.lower()
-            code = "QUERY_TOO_LARGE" if too_large else "GRAPHQL_PARSE_FAILED"
+            code = (
+                "QUERY_TOO_LARGE" if is_token_limit_error(parse_error) else "GRAPHQL_PARSE_FAILED"
+            )
             parse_error.extensions = {**(parse_error.extensions or {}), "code": code}
             return Prepared(None, [parse_error], parse_failed=True)
         errors = validate(self.schema, document, self.rules)
@@ -101,6 +95,11 @@ class Executor:
         operation_name: str | None,
     ) -> ExecutionResult:
         assert prepared.document is not None
+        too_costly = cost_error(
+            self.schema, prepared.document, operation_name, variables, self.max_cost
+        )
+        if too_costly is not None:
+            return ExecutionResult(None, [too_costly])
         result = execute(
             self.schema,
             prepared.document,
