@@ -1,16 +1,17 @@
 """Attempting deliveries: one endpoint at a time, oldest event first.
 
-A worker attempts the endpoint's head delivery (the pending one with the lowest event
-sequence) while holding that row's lock, inside one transaction that also records the
-outcome. So:
-  - two workers never send the same delivery at once, nor the next one before the head
-    is settled (the second finds the head locked and leaves);
-  - a worker that dies mid-attempt leaves the row `pending` and unlocked, and the next
-    run attempts it again: the receiver may see an event twice (it dedupes by
-    `X-Webhook-Id`), but the delivery is recorded once;
-  - a later event waits while an earlier one to the same endpoint waits for a retry.
-    That is the price of ordering: one failing event delays the endpoint's later events
-    until it is delivered or dead-lettered (then the rest go on)."""
+A worker delivers an endpoint's pending deliveries inside one transaction that holds the
+endpoint's advisory lock and the rows' locks, and records the outcomes in it. So:
+  - two workers never deliver to the same endpoint at once (the second finds the lock
+    taken and leaves), so nothing overtakes;
+  - a worker that dies mid-batch leaves its rows `pending` and unlocked, and the next run
+    attempts them again: the receiver may see an event twice (it dedupes by
+    `X-Webhook-Id`), but each delivery is recorded once;
+  - a failed attempt ends the batch: the later events wait while the earlier one waits for
+    its retry. That is the price of ordering: one failing event delays the endpoint's
+    later events until it is delivered or dead-lettered (then the rest go on).
+Batches are short (a few dozen deliveries or about a second), so locks are held briefly
+and a crash repeats little."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import orjson
 from cryptography.fernet import InvalidToken
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
 
 from server.clock import utcnow
 from server.config import Settings
@@ -37,6 +38,9 @@ from server.webhooks.secret_store import decrypt_secret
 from server.webhooks.signing import SIGNATURE_HEADER, signature_header
 from server.webhooks.urls import UrlRefused, delivery_target
 
+MAX_BATCH = 50  # deliveries attempted in one transaction
+BATCH_SECONDS = 1.0  # ... or for about this long
+UNREADABLE_KEY = "the signing secret cannot be read (was JWT_SECRET changed?)"
 SNIPPET_CHARS = 500
 MAX_RESPONSE_BYTES = 64 * 1024  # read at most this much of a response, then hang up
 DUE_TOLERANCE = timedelta(milliseconds=100)
@@ -56,12 +60,13 @@ class AttemptOutcome:
 
 @dataclass(frozen=True)
 class Step:
-    """What one call of `attempt_head` did: nothing to do (or another worker is on it),
-    found the head waiting for its retry time, or made an attempt."""
+    """What one call of `attempt_batch` did: nothing to do (or another worker holds the
+    endpoint), found the head waiting for its retry time, or made `attempts` attempts
+    (`retry_at` set when the last one failed and will be retried)."""
 
     kind: Literal["idle", "waiting", "attempted"]
+    attempts: int = 0
     retry_at: datetime | None = None
-    delivered: bool = False
 
 
 def retry_delay(attempts: int, *, base: float, cap: float) -> float:
@@ -140,85 +145,123 @@ def _headers(delivery: WebhookDelivery, secret: str, body: bytes, timestamp: int
     }
 
 
-async def attempt_head(
-    db: Database, http: httpx.AsyncClient, settings: Settings, endpoint_id: uuid.UUID
+def endpoint_lock_key(endpoint_id: uuid.UUID) -> int:
+    """The advisory lock key of an endpoint (64 bits of its id)."""
+    return int.from_bytes(endpoint_id.bytes[8:], "big", signed=True)
+
+
+async def attempt_batch(
+    db: Database,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    endpoint_id: uuid.UUID,
+    *,
+    max_batch: int = MAX_BATCH,
+    max_seconds: float = BATCH_SECONDS,
 ) -> Step:
-    """Attempt the endpoint's head delivery if it is due and no other worker holds it."""
+    """Deliver the endpoint's due deliveries in order, until one fails, `max_batch` were
+    attempted or `max_seconds` passed, unless another worker holds the endpoint."""
     async with db.transaction() as session:
-        head = (
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
-            .order_by(WebhookDelivery.event_sequence, WebhookDelivery.id)
-            .limit(1)
-            .scalar_subquery()
+        locked = await session.scalar(
+            select(func.pg_try_advisory_xact_lock(endpoint_lock_key(endpoint_id)))
         )
-        delivery = await session.scalar(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.id == head, WebhookDelivery.status == "pending")
-            .with_for_update(skip_locked=True)
-        )
-        if delivery is None:
+        if not locked:
             return Step("idle")
-        now = utcnow()
-        if delivery.next_attempt_at is not None and delivery.next_attempt_at > now + DUE_TOLERANCE:
-            return Step("waiting", retry_at=delivery.next_attempt_at)
-        endpoint = await session.get(WebhookEndpoint, endpoint_id)
-        assert endpoint is not None  # the delivery row references it
-        body = orjson.dumps(delivery.payload)
-        try:
-            secret = decrypt_secret(endpoint.secret_encrypted, jwt_key=settings.jwt_key)
-        except InvalidToken:
-            outcome = AttemptOutcome(
-                None, "the signing secret cannot be read (was JWT_SECRET changed?)", None, 0
-            )
-        else:
-            outcome = await post_event(
-                http,
-                url=endpoint.url,
-                body=body,
-                headers=_headers(delivery, secret, body, int(time.time())),
-                allow_private=settings.webhook_allow_private_urls,
-                time_limit=attempt_timeout(settings),
-            )
-        _record(delivery, outcome, settings=settings, started_at=now)
-        session.add(
-            WebhookAttempt(
-                id=new_id(),
-                delivery_id=delivery.id,
-                number=delivery.attempts,
-                started_at=now,
-                duration_ms=outcome.duration_ms,
-                response_status=outcome.status,
-                error=outcome.error,
-                response_snippet=outcome.snippet,
+        batch = list(
+            await session.scalars(
+                select(WebhookDelivery)
+                .where(
+                    WebhookDelivery.endpoint_id == endpoint_id,
+                    WebhookDelivery.status == "pending",
+                )
+                .order_by(WebhookDelivery.event_sequence, WebhookDelivery.id)
+                .limit(max_batch)
+                .with_for_update()
             )
         )
-        retry_at = delivery.next_attempt_at if delivery.status == "pending" else None
-        delivered = delivery.status == "delivered"
-    return Step("attempted", retry_at=retry_at, delivered=delivered)
+        if not batch:
+            return Step("idle")
+        head_due = batch[0].next_attempt_at
+        if head_due is not None and head_due > utcnow() + DUE_TOLERANCE:
+            return Step("waiting", retry_at=head_due)
+        endpoint = await session.get(WebhookEndpoint, endpoint_id)
+        assert endpoint is not None  # the delivery rows reference it
+        try:
+            secret: str | None = decrypt_secret(endpoint.secret_encrypted, jwt_key=settings.jwt_key)
+        except InvalidToken:
+            secret = None
+        deadline = time.monotonic() + max_seconds
+        changes: list[dict[str, Any]] = []
+        log: list[dict[str, Any]] = []
+        retry_at = None
+        for delivery in batch:
+            started_at = utcnow()
+            due = delivery.next_attempt_at
+            if due is not None and due > started_at + DUE_TOLERANCE:
+                break  # redelivered rows keep their turn but not an earlier time
+            body = orjson.dumps(delivery.payload)
+            if secret is None:
+                outcome = AttemptOutcome(None, UNREADABLE_KEY, None, 0)
+            else:
+                outcome = await post_event(
+                    http,
+                    url=endpoint.url,
+                    body=body,
+                    headers=_headers(delivery, secret, body, int(time.time())),
+                    allow_private=settings.webhook_allow_private_urls,
+                    time_limit=attempt_timeout(settings),
+                )
+            change = _outcome_change(delivery, outcome, settings=settings, started_at=started_at)
+            changes.append(change)
+            log.append(
+                {
+                    "id": new_id(),
+                    "delivery_id": delivery.id,
+                    "number": change["attempts"],
+                    "started_at": started_at,
+                    "duration_ms": outcome.duration_ms,
+                    "response_status": outcome.status,
+                    "error": outcome.error,
+                    "response_snippet": outcome.snippet,
+                }
+            )
+            if change["status"] == "pending":
+                retry_at = change["next_attempt_at"]
+                break
+            if time.monotonic() > deadline:
+                break
+        if changes:
+            await session.execute(update(WebhookDelivery), changes)
+            await session.execute(insert(WebhookAttempt), log)
+    return Step("attempted", attempts=len(changes), retry_at=retry_at)
 
 
-def _record(
+def _outcome_change(
     delivery: WebhookDelivery, outcome: AttemptOutcome, *, settings: Settings, started_at: datetime
-) -> None:
-    delivery.attempts += 1
-    delivery.last_attempt_at = started_at
-    delivery.response_status = outcome.status
+) -> dict[str, Any]:
+    """The delivery's new state after an attempt, as a bulk-update row."""
+    attempts = delivery.attempts + 1
+    change: dict[str, Any] = {
+        "id": delivery.id,
+        "attempts": attempts,
+        "last_attempt_at": started_at,
+        "response_status": outcome.status,
+        "delivered_at": None,
+        "next_attempt_at": None,
+        "last_error": outcome.error,
+    }
     if outcome.ok:
-        delivery.status = "delivered"
-        delivery.delivered_at = utcnow()
-        delivery.next_attempt_at = None
-        delivery.last_error = None
+        change["status"] = "delivered"
+        change["delivered_at"] = utcnow()
         metrics.webhook_attempts.labels("delivered").inc()
-    elif delivery.attempts >= settings.webhook_max_attempts:
-        delivery.status = "failed"
-        delivery.next_attempt_at = None
-        delivery.last_error = outcome.error
+    elif attempts >= settings.webhook_max_attempts:
+        change["status"] = "failed"
         metrics.webhook_attempts.labels("dead_lettered").inc()
     else:
+        change["status"] = "pending"
         delay = retry_delay(
-            delivery.attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_max
+            attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_max
         )
-        delivery.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        delivery.last_error = outcome.error
+        change["next_attempt_at"] = utcnow() + timedelta(seconds=delay)
         metrics.webhook_attempts.labels("retry").inc()
+    return change

@@ -18,7 +18,7 @@ from server.jobs import queues
 from server.jobs.context import JobContext
 from server.jobs.enqueue import coalesced_job_started, enqueue, enqueue_coalesced
 from server.jobs.registry import cron, task
-from server.webhooks.delivery import attempt_head, attempt_timeout
+from server.webhooks.delivery import attempt_batch, attempt_timeout
 from server.webhooks.fanout import EndpointsReady
 from server.webhooks.models import WebhookDelivery
 
@@ -58,11 +58,10 @@ async def drain_endpoint(ctx: JobContext, endpoint_id: uuid.UUID) -> int:
     deadline = time.monotonic() + budget
     attempts = 0
     while True:
-        step = await attempt_head(ctx.db, ctx.http, ctx.settings, endpoint_id)
+        step = await attempt_batch(ctx.db, ctx.http, ctx.settings, endpoint_id)
         if step.kind == "idle":
             return attempts
-        if step.kind == "attempted":
-            attempts += 1
+        attempts += step.attempts
         if step.retry_at is not None:
             await wake_endpoint_at(ctx.queue, endpoint_id, step.retry_at)
             return attempts

@@ -114,3 +114,8 @@ class WorkerProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def emitted_id(emitted: object) -> str:
+    """The event id from what `server.outbox.service.emit` returned (the row or its id)."""
+    return str(getattr(emitted, "id", emitted))

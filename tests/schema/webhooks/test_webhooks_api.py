@@ -20,7 +20,7 @@ from tests.support import factories
 from tests.support.factories import Cast
 from tests.support.factories import TestOrg as Org
 from tests.support.gql import GraphQLClient, payload_errors
-from tests.support.jobs import job_context
+from tests.support.jobs import emitted_id, job_context
 
 CREATE = """
 mutation Create($input: CreateWebhookInput!) {
@@ -267,7 +267,7 @@ async def deliver(state: AppState, settings: Settings, webhook_id: str) -> None:
 async def emit_event(state: AppState, org: Org, event_type: str) -> str:
     async with state.db.transaction() as session:
         event = await emit(session, event_type, organization_id=uuid.UUID(org.id), payload={})
-    return str(event.id)
+    return emitted_id(event)
 
 
 @pytest.fixture

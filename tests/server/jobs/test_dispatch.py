@@ -25,7 +25,7 @@ from server.outbox.service import emit
 from tests.server.jobs import tasks
 from tests.support import factories
 from tests.support.gql import GraphQLClient
-from tests.support.jobs import run_jobs
+from tests.support.jobs import emitted_id, run_jobs
 
 Seen = list[tuple[str, str, int]]  # (event type, organization id, sequence)
 
@@ -52,7 +52,7 @@ async def emit_events(db: Database, organization_id: str | None, *types: str) ->
                 organization_id=uuid.UUID(organization_id) if organization_id else None,
                 payload={"i": len(ids)},
             )
-            ids.append(str(event.id))
+            ids.append(emitted_id(event))
     return ids
 
 

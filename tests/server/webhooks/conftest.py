@@ -24,7 +24,7 @@ from tests.server.webhooks.receiver import Receiver
 from tests.support import factories
 from tests.support.factories import TestOrg
 from tests.support.gql import GraphQLClient
-from tests.support.jobs import job_context
+from tests.support.jobs import emitted_id, job_context
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ class Hooks:
                     organization_id=uuid.UUID(self.org.id),
                     payload=payload or {"n": len(ids)},
                 )
-                ids.append(str(event.id))
+                ids.append(emitted_id(event))
         return ids
 
     async def deliveries(self, endpoint_id: uuid.UUID) -> list[WebhookDelivery]:
