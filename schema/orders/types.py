@@ -19,6 +19,7 @@ from server.payments.base import ProviderName
 if TYPE_CHECKING:
     from schema.events.types import Event, EventOccurrence
     from schema.ticketing.types import PriceTier, TicketType
+    from schema.tickets.types import Ticket
     from schema.venues.types import Seat
 
 OrderStatus = strawberry.enum(OrderStatusModel, name="OrderStatus")
@@ -171,6 +172,14 @@ class Order:
     async def items(self, info: Info) -> list[OrderItem]:
         rows = await info.context.loader(loaders.OrderItemsByOrderLoader).load(self.model.id)
         return [OrderItem.from_model(r, self.model.currency) for r in rows]
+
+    @strawberry.field(description="The tickets of a confirmed order that the viewer may see.")
+    async def tickets(
+        self, info: Info
+    ) -> list[Annotated[Ticket, strawberry.lazy("schema.tickets.types")]]:
+        from schema.tickets.loaders import TicketsByOrderLoader
+
+        return await info.context.loader(TicketsByOrderLoader).load(self.model.id)
 
     @strawberry.field
     async def payments(self, info: Info) -> list[Payment]:

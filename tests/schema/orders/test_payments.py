@@ -17,6 +17,7 @@ ORDER = """
 query($id: ID!) { order(id: $id) {
   id status total { amount currency } fees { amount } refunded { amount } disputeStatus
   payments { provider status amount { amount } }
+  tickets { status holderEmail qrCode }
 } }
 """
 TICKETS = "SELECT status, count(*) FROM tickets WHERE order_id = :id GROUP BY status"
