@@ -314,3 +314,18 @@ async def test_a_cancelled_draft_keeps_its_assets_private(
     await gql(catalog.CANCEL_EVENT, {"id": event["id"]}, token=org.owner.token)
 
     assert (await client.get(f"/assets/{asset_id}")).status_code == 404
+
+
+async def test_a_file_sent_as_plain_json_is_a_validation_error(gql: GraphQLClient) -> None:
+    org = await factories.create_org(gql)
+    event = await catalog.create_event(gql, org)
+
+    data = await gql(
+        ADD_ASSET,
+        {"eventId": event["id"], "kind": "IMAGE", "file": "iVBORw0KGgo="},
+        token=org.owner.token,
+    )
+
+    assert [(e["code"], e["field"]) for e in data["addEventAsset"]["errors"]] == [
+        ("VALIDATION", ["file"])
+    ]
