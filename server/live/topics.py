@@ -49,6 +49,7 @@ class Topic(ABC, Generic[W, S]):
         self._reset = False
         self._task: asyncio.Task[None] | None = None
         self.closed = False
+        self.reads = 0
 
     def request(self, scope: Scope, *, reset: bool = False) -> None:
         """Read again (the dates in `scope`; None: all); with `reset`, every watcher gets
@@ -96,6 +97,7 @@ class Topic(ABC, Generic[W, S]):
                     self._requested, self._reset = True, self._reset or reset
                     await asyncio.sleep(RETRY_DELAY)
                     continue
+                self.reads += 1
                 metrics.refreshes.inc()
                 self.dispatch(state, targets, reset=reset)
         finally:
