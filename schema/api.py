@@ -20,6 +20,7 @@ from schema.organizations.mutations import OrganizationMutations
 from schema.organizations.queries import OrganizationQueries
 from schema.promotions.mutations import PromotionMutations
 from schema.promotions.queries import PromotionQueries
+from schema.subscriptions import LiveSubscriptions
 from schema.ticketing.mutations import TicketingMutations
 from schema.ticketing.queries import TicketingQueries
 from schema.tickets.mutations import TicketMutations
@@ -61,12 +62,15 @@ Mutation = merge_types(
         WebhookMutations,
     ),
 )
+Subscription = merge_types("Subscription", (LiveSubscriptions,))
 
 
 def build_schema() -> strawberry.Schema:
     # The HTTP handler applies the guards itself; the extension covers what Strawberry
     # executes (operations over WebSocket).
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=[OperationGuards])
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=[OperationGuards]
+    )
 
 
 schema = build_schema()

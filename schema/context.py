@@ -60,5 +60,10 @@ class Context:
             self._loaders[cls] = instance
         return instance
 
+    def clear_loaders(self) -> None:
+        """Forget cached loads: a WebSocket's context outlives one result, and each new
+        subscription result must read current rows."""
+        self._loaders.clear()
+
 
 Info = strawberry.Info[Context, None]

@@ -21,11 +21,12 @@ from server.config import Settings
 from server.db import Database
 from server.effects import EffectRunner
 from server.jobs.worker import WorkerGroup, build_workers
+from server.live import hub as live_hub
 from server.middleware import RequestContextMiddleware
 from server.rest import assets as rest_assets
 from server.rest import auth as rest_auth
 from server.rest import health as rest_health
-from server.rest import payment_webhooks
+from server.rest import live_page, payment_webhooks
 from server.rest import tickets as rest_tickets
 from server.rest.metrics import metrics_endpoint
 from server.tickets import keys as ticket_keys
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         state.queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
         EffectRunner(state).install(db)
         app.state.eventapi = state
+        await live_hub.start(state)
         workers = WorkerGroup(build_workers(settings)) if worker_in_process else None
         if workers is not None:
             workers.start()
@@ -73,6 +75,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         finally:
             if workers is not None:
                 await workers.stop()
+            await live_hub.stop(state)
             await state.queue.aclose()
             await redis.aclose()
             await db.dispose()
@@ -89,6 +92,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         Route("/assets/{asset_id}", rest_assets.serve_asset, methods=["GET", "HEAD"]),
         *payment_webhooks.routes(),
         *rest_tickets.routes(),
+        *live_page.routes(),
     ]
     middleware = [
         Middleware(RequestContextMiddleware),

@@ -24,6 +24,7 @@ HANDLER_MODULES: list[str] = [
     "server.jobs.dispatch",
     "server.webhooks.jobs",
     "server.orders.effects",
+    "server.live.publisher",
 ]
 
 Handler = Callable[[AppState, list[Any]], Awaitable[None]]
