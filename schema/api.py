@@ -18,6 +18,8 @@ from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.organizations.mutations import OrganizationMutations
 from schema.organizations.queries import OrganizationQueries
+from schema.persisted.mutations import TrustedDocumentMutations
+from schema.persisted.queries import TrustedDocumentQueries
 from schema.promotions.mutations import PromotionMutations
 from schema.promotions.queries import PromotionQueries
 from schema.subscriptions import LiveSubscriptions
@@ -45,6 +47,7 @@ Query = merge_types(
         OrderQueries,
         TicketQueries,
         WebhookQueries,
+        TrustedDocumentQueries,
     ),
 )
 Mutation = merge_types(
@@ -60,6 +63,7 @@ Mutation = merge_types(
         OrderMutations,
         TicketMutations,
         WebhookMutations,
+        TrustedDocumentMutations,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscriptions,))

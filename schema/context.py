@@ -9,6 +9,7 @@ import strawberry
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
+from schema.persisted.tags import CacheTags
 from server.auth.actor import Actor
 from server.config import Settings
 from server.db import Database
@@ -37,6 +38,8 @@ class Context:
     actor: Actor
     request_id: str
     cookies: list[CookieToSet] = field(default_factory=list)
+    # What the response was read from, for the public response cache (schema.persisted.tags)
+    cache_tags: CacheTags = field(default_factory=CacheTags)
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init payload
     _loaders: dict[type, Any] = field(default_factory=dict)
 

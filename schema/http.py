@@ -24,6 +24,9 @@ from strawberry.http.ides import get_graphql_ide_html
 from schema.context import Context
 from schema.errors import format_error
 from schema.executor import Executor, Prepared
+from schema.persisted.errors import PersistedQueryError
+from schema.persisted.resolve import PersistedQueries
+from schema.persisted.response_cache import PublicResponseCache
 from server import metrics
 from server.app_state import AppState
 from server.auth.actor import Actor
@@ -230,6 +233,8 @@ def _place(variables: dict[str, Any], path: Any, value: UploadFile) -> None:
 class GraphQLHTTPHandler:
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
+        self.persisted = PersistedQueries(executor)
+        self.responses = PublicResponseCache()
 
     async def handle(self, request: Request) -> Response:
         state: AppState = request.app.state.eventapi
@@ -259,7 +264,11 @@ class GraphQLHTTPHandler:
         except GraphQLError as error:
             # Parse/validation failures and persisted-query misses: a GraphQL response.
             status = 400 if media == GRAPHQL_RESPONSE else 200
+            if isinstance(error, PersistedQueryError):
+                status = error.status or status
             response = self._respond({"errors": [format_error(error, request_id)]}, media, status)
+            if isinstance(error, PersistedQueryError):
+                response.headers.update(error.headers)
             if rate is not None:
                 response.headers.update(rate.headers())
             return response
@@ -270,6 +279,21 @@ class GraphQLHTTPHandler:
             self._observe(params.operation_name, "invalid", "invalid", started)
             response = self._respond(body, media, status)
         else:
+            assert prepared.document is not None
+            shared = self.responses.candidate(
+                actor, op_type, query, params.operation_name, params.variables, bool(params.files)
+            )
+            cached = await self.responses.lookup(state, shared) if shared else None
+            if cached is not None:
+                self._observe(params.operation_name, "query", "cached", started)
+                response = Response(
+                    cached.body,
+                    media_type=f"{media}; charset=utf-8",
+                    headers={"X-Cache": "HIT", "Age": str(cached.age)},
+                )
+                if rate is not None:
+                    response.headers.update(rate.headers())
+                return response
             context = Context(connection=request, state=state, actor=actor, request_id=request_id)
             result = await self.executor.execute(
                 prepared,
@@ -287,6 +311,18 @@ class GraphQLHTTPHandler:
                 result,
             )
             response = self._respond(body, media, status)
+            if shared is not None:
+                response.headers["X-Cache"] = "MISS"
+                if not context.cookies:
+                    await self.responses.remember(
+                        state,
+                        shared,
+                        prepared.document,
+                        params.operation_name,
+                        result,
+                        context.cache_tags,
+                        bytes(response.body),
+                    )
             for cookie in context.cookies:
                 response.set_cookie(
                     cookie.key,
@@ -353,11 +389,9 @@ class GraphQLHTTPHandler:
         )
 
     async def _resolve_query(self, params: GraphQLParams, state: AppState, actor: Actor) -> str:
-        persisted = state.extras.get("persisted_queries")
-        if persisted is not None:
-            query: str | None = await persisted.resolve(params, actor)
-            if query is not None:
-                return query
+        query = await self.persisted.resolve(params, actor, state)
+        if query is not None:
+            return query
         if params.query is None or not params.query.strip():
             raise HTTPError(400, "Missing `query`.")
         return params.query

@@ -20,6 +20,7 @@ import structlog
 from server.config import Settings
 from server.embedded import EmbeddedError, EmbeddedServices, running_urls
 from server.logging import configure_logging
+from server.persisted import commands as trusted_documents
 
 log = structlog.get_logger("eventapi.cli")
 
@@ -160,6 +161,14 @@ def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_trusted_documents(settings: Settings, args: argparse.Namespace) -> int:
+    from schema.api import schema
+    from schema.persisted.checks import document_checker
+
+    with services(settings, reuse_running=True) as ready:
+        return trusted_documents.run(ready, args, document_checker(schema._schema, ready))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eventapi", description="Event platform GraphQL API")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--url", help="default: http://127.0.0.1:PORT/health/ready")
     check.add_argument("--worker", action="store_true", help="check the workers' heartbeats")
     check.set_defaults(func=cmd_healthcheck)
+    trusted = sub.add_parser("trusted-documents", help="an organization's trusted documents")
+    trusted_documents.add_arguments(trusted)
+    trusted.set_defaults(func=cmd_trusted_documents)
     return parser
 
 

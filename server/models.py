@@ -8,6 +8,7 @@ from server.jobs.models import JobDeadLetter
 from server.organizations.models import Membership, Organization
 from server.outbox.models import OutboxEvent
 from server.payments.models import PaymentEvent
+from server.persisted.models import TrustedDocument
 from server.promotions.models import PromoCode, PromoRedemption, Promotion
 from server.ticketing.models import Hold, Inventory, PriceTier, SeatAllocation, TicketType
 from server.tickets.models import CheckIn, Ticket, TicketTransfer
@@ -40,6 +41,7 @@ __all__ = [
     "Ticket",
     "TicketTransfer",
     "TicketType",
+    "TrustedDocument",
     "User",
     "Venue",
     "WebhookAttempt",

@@ -39,6 +39,7 @@ class Permission(Enum):
     WEBHOOKS_WRITE = (Role.OWNER, "webhooks:write")
     REPORTS_READ = (Role.MANAGER, "reports:read")
     REPORTS_WRITE = (Role.MANAGER, "reports:write")
+    TRUSTED_DOCUMENTS_MANAGE = (Role.MANAGER, None)  # keys never: they are what it restricts
 
     @property
     def role(self) -> Role:
