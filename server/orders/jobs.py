@@ -22,6 +22,7 @@ from server.jobs.enqueue import enqueue_after_commit
 from server.jobs.registry import cron, task
 from server.orders import idempotency, lifecycle
 from server.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from server.orders.reconciliation import reconcile_payments
 from server.orders.refunds import execute_refund
 from server.outbox.models import OutboxEvent
 from server.ticketing import holds
@@ -82,6 +83,13 @@ async def retry_pending_refunds(ctx: JobContext) -> int:
         except DomainError as error:
             log.warning("refund still failing", refund_id=str(refund_id), error=error.message)
     return done
+
+
+@cron(queue=queues.MAINTENANCE, name="orders.reconcile_payments", second=45)
+async def reconcile(ctx: JobContext) -> dict[str, int]:
+    """Every minute: payments whose webhook never came are settled from the provider."""
+    report = await reconcile_payments(ctx.db, ctx.settings, now=utcnow())
+    return dict(report.__dict__)
 
 
 @task(queue=queues.MAINTENANCE, name="orders.refund_cancelled_event", max_tries=5)
