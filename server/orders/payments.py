@@ -81,7 +81,8 @@ async def create_payment(
                 order_id=order.id,
                 organization_id=order.organization_id,
                 provider=provider.name.value,
-                reference=f"ord-{order.id.hex[:12]}-{secrets.token_hex(6)}",  # Paystack: [A-Za-z0-9.=-]
+                # Paystack accepts only [A-Za-z0-9.=-] in references.
+                reference=f"ord-{order.id.hex[:12]}-{secrets.token_hex(6)}",
                 idempotency_key=key,
                 status=PaymentStatus.CREATED,
                 amount_minor=order.total_minor,
