@@ -89,7 +89,7 @@ async def redeem_code(
         raise PromoCodeGivesNothing(_why_nothing(promotion))
 
     outcome = await _take_use(session, code_id, buyer_key)
-    if outcome is _NO_USE_LEFT:
+    if outcome == _NO_USE_LEFT:
         raise PromoCodeExhausted()
     if outcome is not None:
         raise PromoCodeUserLimit(outcome)
