@@ -21,6 +21,8 @@ from schema.organizations.queries import OrganizationQueries
 from schema.persisted.mutations import TrustedDocumentMutations
 from schema.persisted.queries import TrustedDocumentQueries
 from schema.promotions.mutations import PromotionMutations
+from schema.reports.mutations import ReportMutations
+from schema.reports.queries import ReportQueries
 from schema.promotions.queries import PromotionQueries
 from schema.subscriptions import LiveSubscriptions
 from schema.ticketing.mutations import TicketingMutations
@@ -45,6 +47,7 @@ Query = merge_types(
         TicketingQueries,
         PromotionQueries,
         OrderQueries,
+        ReportQueries,
         TicketQueries,
         WebhookQueries,
         TrustedDocumentQueries,
@@ -61,6 +64,7 @@ Mutation = merge_types(
         TicketingMutations,
         PromotionMutations,
         OrderMutations,
+        ReportMutations,
         TicketMutations,
         WebhookMutations,
         TrustedDocumentMutations,

@@ -25,6 +25,7 @@ from server.live import hub as live_hub
 from server.middleware import RequestContextMiddleware
 from server.rest import assets as rest_assets
 from server.rest import auth as rest_auth
+from server.rest import reports as rest_reports
 from server.rest import health as rest_health
 from server.rest import live_page, payment_webhooks
 from server.rest import tickets as rest_tickets
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         Route("/assets/{asset_id}", rest_assets.serve_asset, methods=["GET", "HEAD"]),
         *payment_webhooks.routes(),
         *rest_tickets.routes(),
+        *rest_reports.routes(),
         *live_page.routes(),
     ]
     middleware = [

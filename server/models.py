@@ -5,11 +5,13 @@ from server.auth.models import Session, User
 from server.db import Base
 from server.events.models import Event, EventAsset, EventOccurrence, EventSeat
 from server.jobs.models import JobDeadLetter
+from server.orders.models import Dispute, IdempotencyKey, Order, OrderItem, Payment, Refund
 from server.organizations.models import Membership, Organization
 from server.outbox.models import OutboxEvent
 from server.payments.models import PaymentEvent
 from server.persisted.models import TrustedDocument
 from server.promotions.models import PromoCode, PromoRedemption, Promotion
+from server.reports.models import Report
 from server.ticketing.models import Hold, Inventory, PriceTier, SeatAllocation, TicketType
 from server.tickets.models import CheckIn, Ticket, TicketTransfer
 from server.venues.models import Seat, Seatmap, Venue
@@ -19,21 +21,28 @@ __all__ = [
     "ApiKey",
     "Base",
     "CheckIn",
+    "Dispute",
     "Event",
     "EventAsset",
     "EventOccurrence",
     "EventSeat",
     "Hold",
+    "IdempotencyKey",
     "Inventory",
     "JobDeadLetter",
     "Membership",
+    "Order",
+    "OrderItem",
     "Organization",
     "OutboxEvent",
+    "Payment",
     "PaymentEvent",
     "PriceTier",
     "PromoCode",
     "PromoRedemption",
     "Promotion",
+    "Refund",
+    "Report",
     "Seat",
     "SeatAllocation",
     "Seatmap",

@@ -43,6 +43,11 @@ class StoredObject:
 class Storage(Protocol):
     async def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
+    async def put_file(self, key: str, source: Path, *, content_type: str) -> None:
+        """Store a (large) file built on local disk, without reading it into memory; the
+        source is consumed."""
+        ...
+
     async def open(self, key: str) -> StoredObject | None: ...
 
     async def delete(self, key: str) -> None: ...
@@ -77,6 +82,18 @@ class LocalStorage:
     async def put(self, key: str, data: bytes, *, content_type: str) -> None:
         await asyncio.to_thread(self._write, self._path(key), data)
 
+    async def put_file(self, key: str, source: Path, *, content_type: str) -> None:
+        path = self._path(key)
+
+        def move() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if source.parent == path.parent:
+                os.replace(source, path)
+            else:
+                _copy_then_replace(source, path)
+
+        await asyncio.to_thread(move)
+
     async def open(self, key: str) -> StoredObject | None:
         path = self._path(key)
         try:
@@ -87,6 +104,22 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+
+def _copy_then_replace(source: Path, target: Path) -> None:
+    """Move across directories (maybe file systems) so readers never see half a file."""
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            while chunk := src.read(CHUNK_SIZE):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+        source.unlink(missing_ok=True)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def storage_for(settings: Settings) -> Storage:

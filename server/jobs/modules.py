@@ -7,6 +7,7 @@ TASK_MODULES: list[str] = [
     "server.mail.jobs",
     "server.orders.jobs",
     "server.orders.notifications",
+    "server.reports.jobs",
 ]
 
 
