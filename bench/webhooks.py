@@ -29,7 +29,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-JWT_SECRET = "bench-secret-bench-secret-bench-secret-01"
+JWT_SECRET = "bench-secret-bench-secret-bench-secret-01"  # noqa: S105 - throwaway
 
 
 # ---- the receiver (run in its own process: `webhooks.py --receiver PORT`)
@@ -99,9 +99,11 @@ async def setup(database_url: str, endpoints: int, receiver_url: str) -> uuid.UU
     return org_id
 
 
-async def emit_events(database_url: str, redis_url: str, org_id: uuid.UUID, events: int) -> float:
+async def emit_events(
+    database_url: str, redis_url: str, org_id: uuid.UUID, events: int
+) -> tuple[float, float]:
     """Append `events` outbox events in transactions of 25, nudging the dispatcher as the
-    app does after each commit. Returns when the first commit happened."""
+    app does after each commit. Returns when the first and the last commit happened."""
     from arq import create_pool
     from arq.connections import RedisSettings
     from redis.asyncio import Redis
@@ -119,7 +121,7 @@ async def emit_events(database_url: str, redis_url: str, org_id: uuid.UUID, even
     redis = Redis.from_url(redis_url)
     state = AppState(settings=settings, db=db, redis=redis)
     state.queue = await create_pool(RedisSettings.from_dsn(redis_url))
-    db.effect_handler = EffectRunner(state)
+    EffectRunner(state).install(db)
     started = time.time()
     for start in range(0, events, 25):
         async with db.transaction() as session:
@@ -135,15 +137,18 @@ async def emit_events(database_url: str, redis_url: str, org_id: uuid.UUID, even
                         "currency": "NGN",
                     },
                 )
+    finished = time.time()
     await state.queue.aclose()
     await redis.aclose()
     await db.dispose()
-    return started
+    return started, finished
 
 
-async def wait_delivered(database_url: str, expected: int, timeout: float) -> list[float]:
+async def wait_delivered(
+    database_url: str, expected: int, timeout: float
+) -> tuple[list[float], float]:
     """Poll until `expected` deliveries are delivered; returns each one's latency (event
-    commit to delivery recorded), seconds."""
+    commit to delivery recorded, seconds) and when the first was recorded."""
     from sqlalchemy import func, select
 
     from server.db import Database
@@ -166,19 +171,22 @@ async def wait_delivered(database_url: str, expected: int, timeout: float) -> li
                 raise SystemExit(f"timed out: {done} of {expected} delivered")
             await asyncio.sleep(0.05)
         async with db.read() as session:
-            rows = await session.execute(
-                select(WebhookDelivery.delivered_at, OutboxEvent.created_at).join(
-                    OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id
+            rows = (
+                await session.execute(
+                    select(WebhookDelivery.delivered_at, OutboxEvent.created_at).join(
+                        OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id
+                    )
                 )
-            )
-            return [(d - c).total_seconds() for d, c in rows if d is not None]
+            ).all()
+            first = min(d for d, _ in rows if d is not None).timestamp()
+            return [(d - c).total_seconds() for d, c in rows if d is not None], first
     finally:
         await db.dispose()
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class PeakRss:
@@ -235,13 +243,20 @@ async def run(args: argparse.Namespace, database_url: str, redis_url: str, root:
         await asyncio.sleep(3)  # the worker connects and starts polling
         expected = args.events * args.endpoints
         load_before = os.getloadavg()
+        worker_process = psutil.Process(worker.pid)
+        cpu_before = sum(worker_process.cpu_times()[:2])
         with PeakRss(worker.pid) as worker_memory:
-            started = await emit_events(database_url, redis_url, org_id, args.events)
-            latencies = await wait_delivered(database_url, expected, args.timeout)
+            started, emitted = await emit_events(database_url, redis_url, org_id, args.events)
+            latencies, first = await wait_delivered(database_url, expected, args.timeout)
             elapsed = time.time() - started
+        worker_cpu = sum(worker_process.cpu_times()[:2]) - cpu_before
         load_after = os.getloadavg()
         print(f"deliveries:     {expected} ({args.events} events x {args.endpoints} endpoints)")
         print(f"elapsed:        {elapsed:.2f} s (first commit to last delivery recorded)")
+        print(
+            f"                events committed in {emitted - started:.2f} s, "
+            f"first delivery recorded after {first - started:.2f} s"
+        )
         print(f"throughput:     {expected / elapsed:.0f} deliveries/s")
         print(
             "latency:        "
@@ -251,7 +266,11 @@ async def run(args: argparse.Namespace, database_url: str, redis_url: str, root:
             f"max {max(latencies) * 1000:.0f} ms (event commit to delivery recorded; "
             f"mean {statistics.mean(latencies) * 1000:.0f} ms)"
         )
-        print(f"worker:         1 process, WORKER_CONCURRENCY={args.concurrency}")
+        print(
+            f"worker:         1 process, WORKER_CONCURRENCY={args.concurrency}, "
+            f"{worker_cpu / expected * 1000:.2f} ms CPU per delivery "
+            f"(at most {expected / worker_cpu:.0f} deliveries/s per core)"
+        )
         print(
             f"machine:        {os.cpu_count()} CPUs, load average (1 min) "
             f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"

@@ -22,9 +22,9 @@ WEBHOOK_USER_AGENT = "eventapi-webhooks/1"
 class WorkerResources:
     """The database, Redis, the job queue and an HTTP client for one worker process.
 
-    The database gets the app's `EffectRunner`, so after-commit effects recorded by a
-    transaction inside a job (cache evictions, enqueues, live updates) run as they do for
-    requests. `open`/`close` are reference-counted because every queue's worker calls them."""
+    The database gets the app's `EffectRunner`, so effects recorded by a transaction
+    inside a job (cache invalidation, enqueues, live updates) run as they do for requests.
+    `open`/`close` are reference-counted because every queue's worker calls them."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -59,7 +59,7 @@ class WorkerResources:
             redis = Redis.from_url(settings.redis_url)
             queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
             state = AppState(settings=settings, db=db, redis=redis, queue=queue)
-            db.effect_handler = EffectRunner(state)
+            EffectRunner(state).install(db)
             self._state = state
             self._http = new_http_client(settings)
 
