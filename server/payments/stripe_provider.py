@@ -142,7 +142,11 @@ class StripeProvider(PaymentProvider):
                 data = _plain(intent)
             else:
                 found = await client.v1.payment_intents.search_async(
-                    {"query": f"metadata['reference']:'{_quoted(reference or '')}'", "limit": 1}
+                    {
+                        "query": f"metadata['reference']:'{_quoted(reference or '')}'",
+                        "limit": 1,
+                        "expand": ["data.latest_charge"],
+                    }
                 )
                 matches = _plain(found).get("data") or []
                 if not matches:

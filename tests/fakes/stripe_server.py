@@ -351,7 +351,12 @@ class FakeStripe:
         if not query.startswith(prefix) or not query.endswith("'"):
             raise StripeApiError(400, "invalid_request_error", f"Unsupported search query: {query}")
         wanted = query[len(prefix) : -1].replace("\\'", "'").replace("\\\\", "\\")
-        found = [i for i in self.state.intents.values() if i["metadata"].get("reference") == wanted]
+        expand = "data.latest_charge" in (params.get("expand") or [])
+        found = [
+            self._get_intent({"expand": ["latest_charge"]} if expand else {}, id=i["id"])
+            for i in self.state.intents.values()
+            if i["metadata"].get("reference") == wanted
+        ]
         return {
             "object": "search_result",
             "data": found[: int(params.get("limit", 10))],

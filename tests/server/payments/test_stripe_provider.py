@@ -187,10 +187,15 @@ async def test_retrieve_reports_a_paid_and_partly_refunded_intent(fake_stripe: F
 async def test_retrieve_by_reference_searches_the_metadata(fake_stripe: FakeStripe) -> None:
     intent_id = await paid_intent(fake_stripe)
 
+    fake_stripe.refund(intent_id, amount=700)
+
     state = await stripe_provider(fake_stripe).retrieve(reference="pay-1")
 
     assert state.provider_ref == intent_id
     assert state.status is PaymentStatus.SUCCEEDED
+    assert state.amount_refunded_minor == 700
+    [search] = [r for r in fake_stripe.requests if r.path.endswith("/search")]
+    assert search.params["query"] == "metadata['reference']:'pay-1'"
 
 
 async def test_retrieve_of_a_failed_attempt_is_failed(fake_stripe: FakeStripe) -> None:
