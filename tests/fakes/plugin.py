@@ -66,8 +66,10 @@ def payment_settings(
     return make_settings(test_payments=True, **overrides)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def payments_url(payment_settings: Settings) -> Iterator[str]:
+    # Per module, so its background tasks (live updates, effects) do not linger into
+    # other domains' tests.
     server = BackgroundServer(create_app(payment_settings, run_worker=False), lifespan="on")
     server.start()
     yield server.url
