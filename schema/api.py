@@ -21,9 +21,10 @@ from schema.organizations.queries import OrganizationQueries
 from schema.persisted.mutations import TrustedDocumentMutations
 from schema.persisted.queries import TrustedDocumentQueries
 from schema.promotions.mutations import PromotionMutations
+from schema.promotions.queries import PromotionQueries
 from schema.reports.mutations import ReportMutations
 from schema.reports.queries import ReportQueries
-from schema.promotions.queries import PromotionQueries
+from schema.scalars import SCALAR_OVERRIDES
 from schema.subscriptions import LiveSubscriptions
 from schema.ticketing.mutations import TicketingMutations
 from schema.ticketing.queries import TicketingQueries
@@ -77,7 +78,11 @@ def build_schema() -> strawberry.Schema:
     # The HTTP handler applies the guards itself; the extension covers what Strawberry
     # executes (operations over WebSocket).
     return strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=[OperationGuards]
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
+        extensions=[OperationGuards],
     )
 
 

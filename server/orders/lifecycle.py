@@ -14,11 +14,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import after_commit
+from server.errors import DomainError
 from server.orders.models import Order, OrderItem, OrderStatus
 from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
 from server.ticketing.changes import OrderChanged, inventory_changed
-from server.ticketing.pricing import give_back_to_tier
+from server.ticketing.pricing import give_back_to_tier, retake_from_tier
 
 _RELEASE = text(
     """
@@ -167,12 +168,19 @@ async def reserve_again(session: AsyncSession, *, order: Order, now: datetime) -
                         expires_at=None,
                         order_id=order.id,
                     )
-    except Exception as error:
-        from server.errors import DomainError
+            for item in items:
+                if item.price_tier_id is not None:
+                    await retake_from_tier(
+                        session, tier_id=item.price_tier_id, quantity=item.quantity
+                    )
+            if order.promo_code_id is not None:
+                from server.promotions.service import reclaim_redemption
 
-        if isinstance(error, DomainError):
-            return False
-        raise
+                if not await reclaim_redemption(session, order_id=order.id, now=now):
+                    # The code's uses are gone: as if the stock were (the buyer is refunded).
+                    raise DomainError("The promo code has no use left for this order.")
+    except DomainError:
+        return False
     order.status = OrderStatus.PENDING
     order.cancelled_at = None
     order.cancel_reason = None

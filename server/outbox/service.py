@@ -28,14 +28,16 @@ async def emit(
     *,
     organization_id: uuid.UUID | None,
     payload: dict[str, Any],
-) -> uuid.UUID:
-    """Append the event (one INSERT, no ORM bookkeeping: it sits on hot paths) and return
-    its id."""
-    event_id = new_id()
+) -> OutboxEvent:
+    """Append the event with one plain INSERT (no unit-of-work bookkeeping: this sits on
+    hot paths) and return it, detached from the session."""
+    event = OutboxEvent(
+        id=new_id(), organization_id=organization_id, event_type=event_type, payload=payload
+    )
     await session.execute(
         insert(OutboxEvent).values(
-            id=event_id, organization_id=organization_id, event_type=event_type, payload=payload
+            id=event.id, organization_id=organization_id, event_type=event_type, payload=payload
         )
     )
     after_commit(session, OutboxAppended())
-    return event_id
+    return event

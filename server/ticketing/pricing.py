@@ -96,3 +96,18 @@ async def give_back_to_tier(session: AsyncSession, *, tier_id: uuid.UUID, quanti
         text("UPDATE price_tiers SET allocated = allocated - :n WHERE id = :id"),
         {"id": tier_id, "n": quantity},
     )
+
+
+async def retake_from_tier(session: AsyncSession, *, tier_id: uuid.UUID, quantity: int) -> bool:
+    """A revived order takes its tier units back if the tier still has them. The buyer
+    keeps the price paid either way; False only means the tier's count stays as it is."""
+    row = (
+        await session.execute(
+            text(
+                "UPDATE price_tiers SET allocated = allocated + :n WHERE id = :id "
+                "AND (max_quantity IS NULL OR allocated + :n <= max_quantity) RETURNING id"
+            ),
+            {"id": tier_id, "n": quantity},
+        )
+    ).first()
+    return row is not None

@@ -331,3 +331,58 @@ async def test_disputes_are_rows_and_the_order_follows_them(
             .all()
         )
     assert rows == ["lost"]
+
+
+async def test_a_late_payment_whose_promo_code_ran_out_is_refunded(
+    gql: GraphQLClient, client: httpx.AsyncClient, db: Database
+) -> None:
+    from tests.schema.promotions.helpers import create_promotion
+
+    sale = await commerce.sale(gql, quantity=10, price="40.00")
+    created = await create_promotion(
+        gql,
+        sale.org.id,
+        token=sale.org.owner.token,
+        kind="PERCENTAGE",
+        percentOff=25,
+        codes=["LATE25"],
+        maxUses=1,
+    )
+    assert created["errors"] == []
+    buyer = await factories.register(gql)
+    order = (await commerce.order(gql, sale, 1, token=buyer.token, promoCode="late25"))["order"]
+    assert order["discount"]["amount"] == "10.00"
+    payment = (
+        await gql(
+            commerce.CREATE_PAYMENT,
+            {"input": {"orderId": order["id"], "provider": "TEST"}},
+            token=buyer.token,
+        )
+    )["createPayment"]["payment"]
+    async with db.transaction() as session:
+        await session.execute(
+            text("UPDATE orders SET expires_at = :t WHERE id = :id"),
+            {"t": utcnow() - timedelta(seconds=1), "id": order["id"]},
+        )
+    async with db.transaction() as session:
+        assert (
+            await lifecycle.expire_due(session, now=utcnow()) == 1
+        )  # the code's use comes back...
+    other = await factories.register(gql)
+    assert (await commerce.order(gql, sale, 1, token=other.token, promoCode="LATE25"))[
+        "errors"
+    ] == []  # ...and is taken
+
+    await client.post(
+        f"/payments/test/{payment['reference']}/succeed",
+        json={"clientSecret": payment["clientSecret"]},
+    )
+
+    seen = (await gql(ORDER, {"id": order["id"]}, token=buyer.token))["order"]
+    assert seen["status"] == "CANCELLED"
+    assert [p["status"] for p in seen["payments"]] == ["REFUNDED"]
+    async with db.read() as session:
+        used = await session.scalar(
+            text("SELECT used FROM promo_codes WHERE lower(code) = 'late25'")
+        )
+    assert used == 1
