@@ -175,3 +175,37 @@ def test_emails_are_unique_whatever_their_case(scratch_url: str) -> None:
             run_sql(scratch_url, insert, id=uuid.uuid4(), email="CASE@example.com")
     finally:
         run_sql(scratch_url, "DELETE FROM users WHERE lower(email) = 'case@example.com'")
+
+
+def test_the_migrate_command_upgrades_and_downgrades(services: ServiceUrls) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.live import ROOT
+
+    name = f"migrate_cli_{uuid.uuid4().hex[:10]}"
+    run_sql(services.database_url, f'CREATE DATABASE "{name}"')
+    url = make_url(services.database_url).set(database=name).render_as_string(False)
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": services.redis_url}
+
+    def migrate(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "server.cli", "migrate", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    try:
+        up = migrate()
+        assert up.returncode == 0, up.stderr
+        assert "users" in tables(url)
+        down = migrate("--downgrade")
+        assert down.returncode == 0, down.stderr
+        assert tables(url) == {"alembic_version"}
+    finally:
+        run_sql(services.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

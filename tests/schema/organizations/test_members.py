@@ -388,3 +388,19 @@ async def test_nested_lists_cost_the_same_queries_however_long(
 
 def test_roles_rank_owner_over_manager_over_staff() -> None:
     assert Role.OWNER.rank > Role.MANAGER.rank > Role.STAFF.rank
+
+
+async def test_sibling_fields_resolve_concurrently_each_on_its_own_session(
+    gql: GraphQLClient,
+) -> None:
+    cast = await factories.cast(gql)
+    aliases = " ".join(
+        f'o{i}: organization(id: "{cast.org.id}") {{ id members {{ role }} }} '
+        f'k{i}: apiKeys(organizationId: "{cast.org.id}") {{ id }}'
+        for i in range(12)
+    )
+
+    data = await gql(f"{{ {aliases} me {{ organizations {{ role }} }} }}", token=cast.owner.token)
+
+    assert all(len(data[f"o{i}"]["members"]) == 3 for i in range(12))
+    assert all(data[f"k{i}"] == [] for i in range(12))
