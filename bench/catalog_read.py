@@ -407,6 +407,7 @@ def wrk_load(
     url = f"http://127.0.0.1:{port}{path}"
     threads = str(min(2, connections))
     base = ["wrk", "-t", threads, "-c", str(connections), "-s", script.name, "--latency"]
+    base += ["--timeout", "30s"]
     subprocess.run([*base, "-d", f"{max(1, int(warmup))}s", url], capture_output=True, check=True)
     started = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
