@@ -20,9 +20,7 @@ def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str
     return event
 
 
-def configure_logging(
-    level: str = "INFO", fmt: str = "json", stream: TextIO | None = None
-) -> None:
+def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
     """Send structlog and stdlib logging to `stream` (stderr by default), one line each."""
     out = stream if stream is not None else sys.stderr
     renderer: Any = (
