@@ -31,11 +31,6 @@ EVENT_CASES: list[tuple[str, dict[str, Any], list[tuple[str, list[str] | None]]]
         [("VALIDATION", ["occurrences", "0", "endsAt"])],
     ),
     (
-        "no offset",
-        {"occurrences": [{"startsAt": "2031-06-06T19:00:00", "endsAt": "2031-06-06T22:00:00"}]},
-        [("VALIDATION", ["occurrences", "0"])],
-    ),
-    (
         "zero capacity",
         {"occurrences": [occurrence(capacity=0)]},
         [("VALIDATION", ["occurrences", "0", "capacity"])],
@@ -96,6 +91,22 @@ async def test_bad_event_input_is_refused_whole(
 
     assert payload_errors(data["createEvent"]) == expected
     assert data["createEvent"]["event"] is None
+    assert await counts(gql, org) == (0, 0)
+
+
+async def test_times_without_an_offset_are_refused_before_anything_runs(
+    gql: GraphQLClient,
+) -> None:
+    org = await factories.create_org(gql)
+    values = {
+        "organizationId": org.id,
+        "title": "Floating",
+        "occurrences": [{"startsAt": "2031-06-06T19:00:00", "endsAt": "2031-06-06T22:00:00"}],
+    }
+
+    code = await gql.error_code(catalog.CREATE_EVENT, {"input": values}, token=org.owner.token)
+
+    assert code == "BAD_USER_INPUT"
     assert await counts(gql, org) == (0, 0)
 
 
