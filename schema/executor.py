@@ -29,6 +29,7 @@ from schema.guards import cost_error, is_token_limit_error, validation_rules
 from server.config import Settings
 
 CACHE_SIZE = 2000
+CACHEABLE_LENGTH = 20_000  # characters; longer documents are parsed every time
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +59,12 @@ class Executor:
             self._cache.move_to_end(query)
             return cached
         prepared = self._prepare(query)
-        self._cache[query] = prepared
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        if len(query) <= CACHEABLE_LENGTH:
+            # Bounded in bytes as well as entries: 2000 one-megabyte documents (a huge
+            # string literal is one token) would otherwise pin gigabytes.
+            self._cache[query] = prepared
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
         return prepared
 
     def _prepare(self, query: str) -> Prepared:

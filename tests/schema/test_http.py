@@ -389,3 +389,20 @@ async def test_an_internal_error_is_masked_and_its_request_id_is_logged(
         line.get("level") == "error" and "Traceback" in line.get("exception", "") for line in logged
     )
     assert any(line.get("event") == "request" for line in logged)
+
+
+async def test_long_documents_are_answered_but_not_kept_in_the_parse_cache(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    from starlette.routing import Route
+
+    route = next(r for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
+    executor = route.endpoint.__self__.executor
+    long_literal = "x" * 100_000
+    query = f'mutation {{ login(input: {{email: "{long_literal}", password: "p"}}) {{ errors {{ code }} }} }}'
+
+    response = await post(client, {"query": query})
+
+    assert response.json()["data"]["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+    assert query not in executor._cache
+    assert all(len(cached) <= 20_000 for cached in executor._cache)

@@ -308,3 +308,26 @@ def _all_scopes() -> frozenset[str]:
     from server.organizations.access import SCOPES
 
     return SCOPES
+
+
+async def test_an_expiry_without_an_offset_is_bad_input_and_creates_nothing(
+    gql: GraphQLClient, db: Database
+) -> None:
+    org = await factories.create_org(gql)
+
+    response = await gql.raw(
+        CREATE,
+        {
+            "input": {
+                "organizationId": org.id,
+                "name": "k",
+                "scopes": ["events:read"],
+                "expiresAt": "2030-01-01T00:00:00",
+            }
+        },
+        token=org.owner.token,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert await key_rows(db) == []
