@@ -26,6 +26,7 @@ from schema.reports.mutations import ReportMutations
 from schema.reports.queries import ReportQueries
 from schema.scalars import SCALAR_OVERRIDES
 from schema.subscriptions import LiveSubscriptions
+from schema.subscriptions.shared import SharedEventExecutor
 from schema.ticketing.mutations import TicketingMutations
 from schema.ticketing.queries import TicketingQueries
 from schema.tickets.mutations import TicketMutations
@@ -83,6 +84,8 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         extensions=[OperationGuards],
+        # Subscription events shared by many subscribers are executed once per document.
+        execution_context_class=SharedEventExecutor,
     )
 
 

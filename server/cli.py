@@ -53,6 +53,25 @@ def services(settings: Settings, *, reuse_running: bool) -> Iterator[Settings]:
         embedded.stop()
 
 
+class CommandError(Exception):
+    """A failure the user can act on: reported as one log line, exit status 1."""
+
+
+@contextmanager
+def database_errors_explained(url: str) -> Iterator[None]:
+    """Turn "cannot connect" (and a refused login, a missing database) into one clear
+    line naming the server, instead of a traceback from deep inside the driver."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except (OSError, TimeoutError, DBAPIError) as exc:
+        where = make_url(url).render_as_string(hide_password=True)
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(f"cannot use the database {where}: {detail}") from None
+
+
 class Stopped(Exception):
     """SIGINT or SIGTERM asked us to stop: uvicorn has shut the app down and re-raised
     the signal; unwinding from here stops the embedded services."""
@@ -78,7 +97,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     with services(settings, reuse_running=False) as ready:
         assert ready.database_url is not None
-        upgrade(ready.database_url)
+        with database_errors_explained(ready.database_url):
+            upgrade(ready.database_url)
         host = args.host or ready.host
         port = args.port or ready.port
         app = create_app(ready)
@@ -91,6 +111,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             proxy_headers=True,
             forwarded_allow_ips=args.forwarded_allow_ips,
             ws_max_size=1_000_000,
+            # Live updates are small JSON messages sent to thousands of sockets at once:
+            # compressing each costs far more CPU (and per-socket memory) than it saves.
+            ws_per_message_deflate=False,
             timeout_graceful_shutdown=10,
         )
         log.info("serving", url=f"http://{host}:{port}/graphql", embedded=not settings.database_url)
@@ -113,10 +136,11 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
     with services(settings, reuse_running=True) as ready:
         assert ready.database_url is not None
-        if args.downgrade:
-            downgrade(ready.database_url, args.revision or "base")
-        else:
-            upgrade(ready.database_url, args.revision or "heads")
+        with database_errors_explained(ready.database_url):
+            if args.downgrade:
+                downgrade(ready.database_url, args.revision or "base")
+            else:
+                upgrade(ready.database_url, args.revision or "heads")
     return 0
 
 
@@ -207,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         return int(args.func(settings, args))
-    except EmbeddedError as exc:
+    except (EmbeddedError, CommandError) as exc:
         log.error(str(exc))
         return 1
     except Stopped as stop:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import strawberry
 
@@ -10,6 +11,7 @@ from schema.context import Info
 from schema.errors import run_query
 from schema.orders.types import Order
 from schema.subscriptions.errors import checked
+from schema.subscriptions.shared import SharedEvents
 from schema.ticketing.types import Availability
 from server.live.hub import LiveHub, live_hub
 from server.live.service import (
@@ -65,14 +67,18 @@ class LiveSubscriptions:
         return _order_stream(info, hub, watched)
 
 
-async def _availability_stream(
-    hub: LiveHub, grant: AvailabilityGrant
-) -> AsyncGenerator[Availability, None]:
+# Every subscriber of an event is offered the very same row objects by the hub; wrapping
+# each row once lets the executor run each distinct document once per change.
+_shared_rows: SharedEvents[Availability] = SharedEvents()
+
+
+async def _availability_stream(hub: LiveHub, grant: AvailabilityGrant) -> AsyncGenerator[Any, None]:
+    """Yields `SharedEvent[Availability]` (see schema.subscriptions.shared)."""
     async with hub.watch_event(
         grant.event_id, occurrence_id=grant.occurrence_id, sees_private=grant.sees_private
     ) as watcher:
         async for row in watcher:
-            yield Availability.from_row(row)
+            yield _shared_rows.of(row, Availability.from_row)
 
 
 async def _order_stream(

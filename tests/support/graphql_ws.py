@@ -163,7 +163,13 @@ async def serve_in_process(settings: Settings) -> AsyncIterator[InProcessServer]
     app = create_app(settings, run_worker=False)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        ws_per_message_deflate=False,  # as `eventapi serve` runs it
     )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
