@@ -88,7 +88,6 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[str, list[str]]]]] = {
     "zero uses": ({"maxUses": 0}, [(V, ["maxUses"])]),
     "zero uses per user": ({"maxUsesPerUser": -1}, [(V, ["maxUsesPerUser"])]),
     "expiry in the past": ({"expiresAt": PAST}, [(V, ["expiresAt"])]),
-    "expiry without a time zone": ({"expiresAt": "2031-01-01T00:00:00"}, [(V, ["expiresAt"])]),
     "several at once": (
         {"name": "", "percentOff": 0, "codes": ["x"], "maxUses": 0},
         [(V, ["name"]), (V, ["percentOff"]), (V, ["codes"]), (V, ["maxUses"])],
@@ -148,7 +147,13 @@ async def test_a_fixed_amount_must_be_in_the_event_currency(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("kind", "HALF_OFF"), ("percentOff", "ten"), ("codes", None), ("percentOff", 2**31)],
+    [
+        ("kind", "HALF_OFF"),
+        ("percentOff", "ten"),
+        ("codes", None),
+        ("percentOff", 2**31),
+        ("expiresAt", "2031-01-01T00:00:00"),  # a date-time without a UTC offset
+    ],
 )
 async def test_values_of_the_wrong_type_are_request_errors(
     gql: GraphQLClient, db: Database, field: str, value: Any
