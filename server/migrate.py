@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def alembic_config(database_url: str) -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
+    # Migrations import `migrations.helpers`: find it from any working directory.
+    config.set_main_option("prepend_sys_path", str(ROOT))
     config.attributes["database_url"] = database_url
     return config
 

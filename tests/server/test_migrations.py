@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,12 +178,10 @@ def test_emails_are_unique_whatever_their_case(scratch_url: str) -> None:
         run_sql(scratch_url, "DELETE FROM users WHERE lower(email) = 'case@example.com'")
 
 
-def test_the_migrate_command_upgrades_and_downgrades(services: ServiceUrls) -> None:
+def test_the_migrate_command_upgrades_and_downgrades(services: ServiceUrls, tmp_path: Path) -> None:
     import os
     import subprocess
     import sys
-
-    from tests.support.live import ROOT
 
     name = f"migrate_cli_{uuid.uuid4().hex[:10]}"
     run_sql(services.database_url, f'CREATE DATABASE "{name}"')
@@ -192,7 +191,8 @@ def test_the_migrate_command_upgrades_and_downgrades(services: ServiceUrls) -> N
     def migrate(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "server.cli", "migrate", *args],
-            cwd=ROOT,
+            # From outside the repository: the migrations must still be found.
+            cwd=tmp_path,
             env=env,
             capture_output=True,
             text=True,
@@ -209,3 +209,32 @@ def test_the_migrate_command_upgrades_and_downgrades(services: ServiceUrls) -> N
         assert tables(url) == {"alembic_version"}
     finally:
         run_sql(services.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_an_unreachable_database_is_one_clear_line(services: ServiceUrls) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.live import ROOT
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgresql+asyncpg://someone:hunter22@/db?host=/nonexistent-dir",
+        "REDIS_URL": services.redis_url,
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "migrate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "cannot use the database postgresql+asyncpg://someone:***@/db" in result.stderr
+    assert "hunter22" not in result.stderr
