@@ -5,8 +5,8 @@ Exactly one of several simultaneous scans of one ticket succeeds: each inserts a
 check-in row with ON CONFLICT DO NOTHING against the unique (ticket, occurrence)
 constraint, so PostgreSQL lets one insert through and makes the others wait for it to
 commit, then reports that they inserted nothing; they answer ALREADY_CHECKED_IN with the
-winner's time. The ticket then moves VALID -> USED in a conditional UPDATE, so a
-transfer or cancellation that committed meanwhile undoes the check-in."""
+winner's time. In the same statement the ticket moves VALID -> USED by a conditional
+UPDATE, so a transfer or cancellation that committed meanwhile undoes the check-in."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, bindparam, exists, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.auth.actor import Actor
 from server.errors import Unauthenticated
@@ -64,13 +65,7 @@ async def check_in(
         claims = qr.verify_issued(code, signing_key=signing_key)
     except qr.ForgedCode:
         raise NotAValidTicket(field="qrCode") from None
-    found = (
-        await session.execute(
-            select(Ticket, Event.status)
-            .join(Event, Event.id == Ticket.event_id)
-            .where(Ticket.qr_payload == code)
-        )
-    ).one_or_none()
+    found = (await session.execute(FIND_BY_CODE, {"qr_code": code})).one_or_none()
     if found is None or found[0].id != claims.ticket_id:
         raise TicketNotFound(field="qrCode")
     ticket, event_status = found
@@ -89,37 +84,31 @@ async def check_in(
     if ticket.status is TicketStatus.TRANSFERRED:
         raise TicketTransferred(field="qrCode")
     place = (location or "").strip()[:MAX_LOCATION] or None
-
-    record = await session.scalar(
-        insert(CheckIn)
-        .values(
-            id=new_id(),
-            ticket_id=ticket.id,
-            occurrence_id=target,
-            organization_id=ticket.organization_id,
-            at=now,
-            location=place,
-            scanned_by_user_id=actor.user_id,
-            scanned_by_api_key_id=grant.api_key_id,
-        )
-        .on_conflict_do_nothing(index_elements=[CheckIn.ticket_id, CheckIn.occurrence_id])
-        .returning(CheckIn)
+    record = CheckIn(
+        id=new_id(),
+        ticket_id=ticket.id,
+        occurrence_id=target,
+        organization_id=ticket.organization_id,
+        at=now,
+        location=place,
+        scanned_by_user_id=actor.user_id,
+        scanned_by_api_key_id=grant.api_key_id,
     )
-    if record is None:
-        first = await session.scalar(
-            select(CheckIn).where(CheckIn.ticket_id == ticket.id, CheckIn.occurrence_id == target)
-        )
-        assert first is not None  # the conflicting row is committed, hence visible
+    values = {f"new_{c}": getattr(record, c) for c in ADMITTED_COLUMNS}
+    admitted, used = (await session.execute(ADMIT, values)).one()
+    if admitted is None:
+        first = (
+            await session.execute(
+                select(CheckIn.at, CheckIn.location).where(
+                    CheckIn.ticket_id == ticket.id, CheckIn.occurrence_id == target
+                )
+            )
+        ).one()  # the conflicting row is committed, hence visible
         raise AlreadyCheckedIn(ticket_id=ticket.id, first_at=first.at, location=first.location)
-    used = await session.scalar(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status == TicketStatus.VALID)
-        .values(status=TicketStatus.USED, used_at=now)
-        .returning(Ticket.id)
-        .execution_options(synchronize_session="fetch")
-    )
     if used is None:
         raise TicketNotValid(field="qrCode")
+    set_committed_value(ticket, "status", TicketStatus.USED)
+    set_committed_value(ticket, "used_at", now)
     await emit(
         session,
         "ticket.checkedin",
@@ -135,6 +124,60 @@ async def check_in(
         },
     )
     return CheckInResult(ticket=ticket, check_in=record)
+
+
+def _admit_statement() -> Select[uuid.UUID | None, uuid.UUID | None]:
+    """One statement: insert the check-in unless one exists for this ticket and date (the
+    unique constraint decides between simultaneous scans), and if it went in, move the
+    ticket VALID -> USED. Returns (check-in id or None, ticket id or None). Built once,
+    with bind parameters (named apart from the columns, which an UPDATE would otherwise
+    take as values to set), so each scan only binds values."""
+    admitted = (
+        pg_insert(CheckIn)
+        .values(
+            id=bindparam("new_id"),
+            ticket_id=bindparam("new_ticket_id"),
+            occurrence_id=bindparam("new_occurrence_id"),
+            organization_id=bindparam("new_organization_id"),
+            at=bindparam("new_at"),
+            location=bindparam("new_location"),
+            scanned_by_user_id=bindparam("new_scanned_by_user_id"),
+            scanned_by_api_key_id=bindparam("new_scanned_by_api_key_id"),
+        )
+        .on_conflict_do_nothing(index_elements=[CheckIn.ticket_id, CheckIn.occurrence_id])
+        .returning(CheckIn.id)
+        .cte("admitted")
+    )
+    used = (
+        update(Ticket)
+        .where(
+            Ticket.id == bindparam("new_ticket_id"),
+            Ticket.status == TicketStatus.VALID,
+            exists(select(admitted.c.id)),
+        )
+        .values(status=TicketStatus.USED, used_at=bindparam("new_at"))
+        .returning(Ticket.id)
+        .cte("used")
+    )
+    return select(select(admitted.c.id).scalar_subquery(), select(used.c.id).scalar_subquery())
+
+
+ADMIT = _admit_statement()
+ADMITTED_COLUMNS = (
+    "id",
+    "ticket_id",
+    "occurrence_id",
+    "organization_id",
+    "at",
+    "location",
+    "scanned_by_user_id",
+    "scanned_by_api_key_id",
+)
+FIND_BY_CODE = (
+    select(Ticket, Event.status)
+    .join(Event, Event.id == Ticket.event_id)
+    .where(Ticket.qr_payload == bindparam("qr_code"))
+)
 
 
 async def _refuse_other_occurrence(
