@@ -42,7 +42,7 @@ class LiveSubscriptions:
                     s, actor=actor, event_id=event, occurrence_id=occurrence
                 ),
             )
-            return live_hub(info.context.state), grant
+            return admitted(info), grant
 
         hub, grant = await checked(authorize)
         return _availability_stream(hub, grant)
@@ -61,10 +61,16 @@ class LiveSubscriptions:
             watched = await run_query(
                 info, lambda s: authorize_order_watch(s, actor=actor, order_id=order)
             )
-            return live_hub(info.context.state), watched
+            return admitted(info), watched
 
         hub, watched = await checked(authorize)
         return _order_stream(info, hub, watched)
+
+
+def admitted(info: Info) -> LiveHub:
+    hub = live_hub(info.context.state)
+    hub.admit()
+    return hub
 
 
 # Every subscriber of an event is offered the very same row objects by the hub; wrapping

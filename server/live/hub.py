@@ -130,6 +130,11 @@ class LiveHub:
 
     # -- subscribers ---------------------------------------------------------------
 
+    def admit(self) -> None:
+        """Refuse a new subscription up front when the instance is full (or stopping)."""
+        if self._stopped or self._watchers >= self.max_watchers:
+            raise LiveUnavailable()
+
     @asynccontextmanager
     async def watch_event(
         self, event_id: uuid.UUID, *, occurrence_id: uuid.UUID | None, sees_private: bool
@@ -158,8 +163,7 @@ class LiveHub:
     async def _watching(
         self, channel: str, watcher: W, new_topic: Callable[[], Topic[W, Any]]
     ) -> AsyncIterator[W]:
-        if self._stopped or self._watchers >= self.max_watchers:
-            raise LiveUnavailable()
+        self.admit()
         topic = self.topics.get(channel)
         if topic is None:
             topic = new_topic()

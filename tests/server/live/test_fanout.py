@@ -135,3 +135,22 @@ async def test_subscribers_that_leave_leave_nothing_behind(
         if t.get_name().startswith("live-refresh") and not t.done()
     ]
     assert leftovers == []
+
+
+async def test_a_full_instance_refuses_new_subscriptions_with_a_code(
+    gql: GraphQLClient, ws_server: InProcessServer
+) -> None:
+    sale = await commerce.sale(gql, quantity=10)
+    hub = hub_of(ws_server)
+    limit = hub.max_watchers
+    hub.max_watchers = hub.stats().watchers + 1
+    try:
+        async with connect(ws_server.url) as ws:
+            admitted = await ws.subscribe(AVAILABILITY, {"eventId": sale.event_id})
+            assert (await admitted.next())["ticketAvailability"]["available"] == 10
+            refused = await ws.subscribe(AVAILABILITY, {"eventId": sale.event_id})
+            message = await refused.message()
+            assert message["type"] == "error"
+            assert message["payload"][0]["extensions"] == {"code": "LIMIT_EXCEEDED"}
+    finally:
+        hub.max_watchers = limit
