@@ -103,7 +103,12 @@ def test_nginx_balances_both_instances_and_upgrades_websockets(compose: dict[str
     assert "proxy_set_header Upgrade $http_upgrade" in graphql.group(1)
     assert "proxy_set_header Connection $connection_upgrade" in graphql.group(1)
     assert "proxy_http_version 1.1" in graphql.group(1)
-    assert "X-Forwarded-For" in graphql.group(1)
+    # The apps trust X-Forwarded-For from anyone (FORWARDED_ALLOW_IPS="*"), so nginx must
+    # set it, not append a client-sent value to it.
+    assert conf.count("proxy_set_header X-Forwarded-For $remote_addr;") == 2
+    assert "$proxy_add_x_forwarded_for" not in conf
+    app_env = compose["services"]["app1"]["environment"]
+    assert app_env["FORWARDED_ALLOW_IPS"] == "*"
     assert any(str(p).endswith(":80") for p in nginx["ports"])
 
 
