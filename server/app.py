@@ -25,9 +25,9 @@ from server.live import hub as live_hub
 from server.middleware import RequestContextMiddleware
 from server.rest import assets as rest_assets
 from server.rest import auth as rest_auth
-from server.rest import reports as rest_reports
 from server.rest import health as rest_health
 from server.rest import live_page, payment_webhooks
+from server.rest import reports as rest_reports
 from server.rest import tickets as rest_tickets
 from server.rest.metrics import metrics_endpoint
 from server.tickets import keys as ticket_keys
