@@ -28,6 +28,7 @@ log = structlog.get_logger("eventapi.worker")
 
 POLL_DELAY = 0.05  # seconds between queue polls when idle: how soon a new job starts
 DEPTH_INTERVAL = 5.0  # seconds between queue depth gauge updates
+STOP_GRACE = 5.0  # seconds running jobs get to finish when the workers stop
 
 
 async def noop(ctx: dict[str, Any]) -> None:
@@ -90,16 +91,27 @@ class WorkerGroup:
         self.tasks = [asyncio.create_task(w.main()) for w in self.workers]
         self._depth_task = asyncio.create_task(self._track_depth())
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop polling, give running jobs `grace` seconds to finish, cancel the rest (ARQ
+        puts a cancelled job back on its queue), then close each worker."""
         if self._depth_task is not None:
             self._depth_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._depth_task
-        for worker in self.workers:
-            await worker.close()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        running = [t for w in self.workers for t in w.tasks.values() if not t.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace)
+        for worker in self.workers:
+            jobs = list(worker.tasks.values())
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            # ARQ's close() awaits these again and would re-raise their cancellation.
+            worker.tasks.clear()
+            await worker.close()
 
     async def run_forever(self) -> None:
         """Run until cancelled (burst workers: until each has found its queue empty)."""

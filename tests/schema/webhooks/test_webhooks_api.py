@@ -209,6 +209,22 @@ async def test_create_webhook_with_api_keys(gql: GraphQLClient) -> None:
     assert made["createWebhook"]["secret"].startswith("whsec_")
 
 
+async def test_deliveries_need_the_read_permission_even_under_a_created_webhook(
+    gql: GraphQLClient,
+) -> None:
+    cast = await factories.cast(gql)
+    writer = await factories.create_api_key(gql, cast.org, ["webhooks:write"])
+    query = """
+    mutation Create($input: CreateWebhookInput!) {
+      createWebhook(input: $input) { webhook { id deliveries { id } } errors { code } }
+    }
+    """
+
+    code = await gql.error_code(query, create_input(cast.org), api_key=writer)
+
+    assert code == "FORBIDDEN"
+
+
 async def test_webhooks_query_tenancy(gql: GraphQLClient) -> None:
     cast = await factories.cast(gql)
     made = await create(gql, cast.org)

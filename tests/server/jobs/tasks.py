@@ -37,3 +37,12 @@ async def slow(ctx: JobContext, key: str) -> None:
 @task(queue=QUEUE, name="test.mark", max_tries=2, retry_delay=0.01)
 async def mark(ctx: JobContext, key: str) -> None:
     await ctx.redis.incr(f"test:{key}:runs")
+
+
+@task(queue=QUEUE, name="test.sleepy", max_tries=3, retry_delay=0.01)
+async def sleepy(ctx: JobContext, key: str, seconds: float) -> None:
+    """Sleeps on its first run only."""
+    runs = int(await ctx.redis.incr(f"test:{key}:runs"))
+    if runs == 1:
+        await asyncio.sleep(seconds)
+    await ctx.redis.set(f"test:{key}:done", runs)

@@ -3,6 +3,8 @@ worker, enqueueing after commit, metrics. Real ARQ workers on the test Redis."""
 
 from __future__ import annotations
 
+import asyncio
+
 from arq.connections import ArqRedis
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
@@ -11,9 +13,11 @@ from sqlalchemy import select
 from server.app_state import AppState
 from server.config import Settings
 from server.db import Database
+from server.jobs import queues
 from server.jobs.enqueue import enqueue, enqueue_after_commit
 from server.jobs.models import JobDeadLetter
 from server.jobs.registry import registered_tasks
+from server.jobs.worker import WorkerGroup, build_workers
 from tests.server.jobs import tasks
 from tests.support.jobs import run_jobs
 
@@ -124,3 +128,20 @@ async def test_enqueueing_an_unregistered_function_fails_in_the_caller(db: Datab
             assert "not a registered task" in str(exc)
         else:
             raise AssertionError("expected LookupError")
+
+
+async def test_stopping_workers_mid_job_puts_the_job_back_on_its_queue(
+    settings: Settings, state: AppState, redis: Redis
+) -> None:
+    await enqueue(state.queue, tasks.sleepy, "stopped", 30)
+    group = WorkerGroup(build_workers(settings, only=[tasks.QUEUE]))
+    group.start()
+    while await runs(redis, "stopped") == 0:
+        await asyncio.sleep(0.02)
+
+    await group.stop(grace=0.1)
+
+    assert await redis.zcard(tasks.QUEUE) == 1
+    assert not await redis.exists(queues.health_key(tasks.QUEUE))
+    await run_jobs(settings, redis, only=[tasks.QUEUE])
+    assert await redis.get("test:stopped:done") == b"2"
