@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from schema.loaders import ContextLoader
-from server.events.reads import assets_by_event_ids, occurrences_by_event_ids, organizations_by_ids
+from server.clock import utcnow
+from server.events.reads import (
+    assets_by_event_ids,
+    next_expiries,
+    occurrences_by_event_ids,
+    organizations_by_ids,
+)
 from server.events.records import AssetRecord, OccurrenceRecord, OrganizationRecord
 
 
@@ -29,3 +36,13 @@ class AssetsByEventLoader(ContextLoader[uuid.UUID, list[AssetRecord]]):
         async with self.context.db.read() as session:
             found = await assets_by_event_ids(session, keys)
         return [found[k] for k in keys]
+
+
+class NextExpiryByEventLoader(ContextLoader[uuid.UUID, datetime | None]):
+    """When a hold or pending order of the event next runs out (availability changes then,
+    with no commit to invalidate anything)."""
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[datetime | None]:
+        async with self.context.db.read() as session:
+            found = await next_expiries(session, keys, utcnow())
+        return [found.get(k) for k in keys]

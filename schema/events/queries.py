@@ -9,6 +9,7 @@ import strawberry
 from schema.common import PageInfo, decode_cursor, encode_cursor, require_id
 from schema.context import Info
 from schema.errors import ClientError, run_query, run_query_or_none
+from schema.events.public_cache import tag_event
 from schema.events.types import Event, EventConnection, EventEdge
 from server.cache import tagged_cache
 from server.events.models import EventStatus as EventStatusModel
@@ -56,7 +57,9 @@ async def organization_events(
     first: int | None,
     after: str | None,
 ) -> EventConnection:
-    """`Organization.events`: every status for members, the public ones for others."""
+    """`Organization.events`: every status for members, the public ones for others.
+    A listing has no tag that every change to it bumps: never shared."""
+    info.context.cache_tags.no_cache()
     after_id = None
     if after is not None:
         try:
@@ -96,7 +99,10 @@ class EventQueries:
                 s, actor=info.context.actor, cache=cache, event_id=event_id, slug=slug
             ),
         )
-        return Event.from_bundle(bundle) if bundle else None
+        if bundle is None:
+            return None
+        tag_event(info, bundle.event.id)
+        return Event.from_bundle(bundle)
 
     @strawberry.field(
         description="Published events in date order. `search` matches part of the title; "

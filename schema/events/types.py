@@ -194,12 +194,16 @@ class Event:
     async def ticket_types(
         self, info: Info, hold_token: str | None = None
     ) -> list[Annotated[TicketType, strawberry.lazy("schema.ticketing.types")]]:
+        from schema.events.public_cache import bound_ticket_types
         from schema.ticketing.loaders import TicketTypesByEventLoader
 
         loader = info.context.loader(TicketTypesByEventLoader)
         if hold_token:
-            return await loader.load((self.record.id, hold_token))
-        return await loader.load(self.record.id)
+            types = await loader.load((self.record.id, hold_token))
+        else:
+            types = await loader.load(self.record.id)
+        await bound_ticket_types(info, self, types, hold_token=hold_token)
+        return types
 
 
 @strawberry.type

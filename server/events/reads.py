@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Uuid, any_, func, literal, select
+from sqlalchemy import ARRAY, Uuid, any_, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.events.models import Event, EventAsset, EventOccurrence, EventSeat
@@ -128,3 +129,25 @@ async def event_seat_counts(
         .group_by(EventSeat.event_id)
     )
     return {event_id: int(count) for event_id, count in rows}
+
+
+# The next moment an event's availability changes without a commit: a hold or a pending
+# order running out (reads stop counting it then, before the expiry job releases it).
+NEXT_EXPIRY = text(
+    """
+    SELECT e.id AS event_id, LEAST(
+      (SELECT min(h.expires_at) FROM holds h JOIN inventory i ON i.id = h.inventory_id
+       WHERE i.event_id = e.id AND h.released_at IS NULL AND h.expires_at > :now),
+      (SELECT min(o.expires_at) FROM orders o
+       WHERE o.event_id = e.id AND o.status = 'pending' AND o.expires_at > :now)
+    ) AS next_expiry
+    FROM unnest(CAST(:ids AS uuid[])) AS e(id)
+    """
+)
+
+
+async def next_expiries(
+    session: AsyncSession, event_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, datetime | None]:
+    rows = await session.execute(NEXT_EXPIRY, {"ids": list(event_ids), "now": now})
+    return {row.event_id: row.next_expiry for row in rows}
