@@ -142,6 +142,9 @@ class PaymentProvider(ABC):
     share: each call opens (and closes) its own HTTP client."""
 
     name: ProviderName
+    # True for a provider that makes no network calls (TEST): callers may then create its
+    # intent inside their database transaction instead of between two transactions.
+    local: bool = False
 
     @abstractmethod
     async def create_intent(

@@ -117,6 +117,7 @@ def completion_event(intent: TestIntent, *, succeeded: bool) -> dict[str, Any]:
 class TestProvider(PaymentProvider):
     __test__ = False  # not a pytest test class
     name = ProviderName.TEST
+    local = True
 
     def __init__(self, *, key: bytes) -> None:
         self._key = key
