@@ -269,3 +269,30 @@ async def test_a_refund_withdraws_a_pending_transfer(
     assert payload_errors(result) == [("INVALID_STATE", ["token"])]
     assert await _statuses(db, "SELECT status::text FROM ticket_transfers") == ["cancelled"]
     assert await _statuses(db, "SELECT status::text FROM tickets") == ["cancelled"]
+
+
+async def test_accepting_and_cancelling_need_a_signed_in_person_and_a_well_formed_input(
+    gql: GraphQLClient, client: httpx.AsyncClient, db: Database
+) -> None:
+    bought = await purchase(gql, client)
+    key = await factories.create_api_key(gql, bought.sale.org, ["orders:write"])
+    offered = (await transfer(gql, bought.buyer, bought.ticket["id"], "x@example.com"))["transfer"]
+    accept_query = "mutation($t: String!) { acceptTransfer(token: $t) { errors { code } } }"
+    cancel_query = "mutation($id: ID!) { cancelTransfer(id: $id) { errors { code } } }"
+    token = {"t": offered["acceptToken"]}
+
+    assert await gql.error_code(accept_query, token, api_key=key) == "FORBIDDEN"
+    assert await gql.error_code(cancel_query, {"id": offered["id"]}) == "UNAUTHENTICATED"
+    assert await gql.error_code(cancel_query, {"id": offered["id"]}, api_key=key) == "FORBIDDEN"
+    malformed = await gql(CANCEL_TRANSFER, {"id": "nope"}, token=bought.buyer.token)
+    unknown = await gql(
+        CANCEL_TRANSFER,
+        {"id": "01a21299-913e-7233-80f3-185623384b5e"},
+        token=bought.buyer.token,
+    )
+    empty = await accept(gql, bought.buyer, "")
+
+    assert payload_errors(malformed["cancelTransfer"]) == [("VALIDATION", ["id"])]
+    assert payload_errors(unknown["cancelTransfer"]) == [("NOT_FOUND", ["id"])]
+    assert payload_errors(empty) == [("NOT_FOUND", ["token"])]
+    assert await _statuses(db, "SELECT status::text FROM ticket_transfers") == ["pending"]
