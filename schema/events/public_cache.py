@@ -1,10 +1,11 @@
 """How the catalog's fields take part in the public response cache (schema/persisted).
 
-An `event` response is tagged `event:<id>`: every change to the event, its dates, assets,
-ticket types or tiers bumps that tag. When it shows ticket types it is also tagged
-`availability:<id>` (every inventory movement bumps it) and kept no longer than the next
-moment its answer changes by the clock alone: a sales window or a tier window opening or
-closing, a date starting or ending, a hold or a pending order running out."""
+An `event` response is tagged `event:<id>` and `organization:<id>`: every change to the
+event, its dates, assets, ticket types or tiers bumps the first. When it shows ticket
+types it is also tagged `availability:<id>` (every inventory movement bumps it) and kept
+no longer than the next moment its answer changes by the clock alone: a sales window or
+a tier window opening or closing, a date starting or ending, a hold or a pending order
+running out."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from schema.context import Info
 from server.clock import utcnow
-from server.events.cache import event_tag
+from server.events.cache import event_tag, organization_tag
 from server.ticketing.changes import availability_tag
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ def _tag(info: Info, *tags: str) -> None:
     info.context.cache_tags.add(cast(Any, info), *tags)
 
 
-def tag_event(info: Info, event_id: uuid.UUID) -> None:
-    _tag(info, event_tag(event_id))
+def tag_event(info: Info, event_id: uuid.UUID, organization_id: uuid.UUID) -> None:
+    _tag(info, event_tag(event_id), organization_tag(organization_id))
 
 
 def next_change(now: datetime, moments: Iterable[datetime | None]) -> datetime | None:

@@ -101,7 +101,7 @@ class EventQueries:
         )
         if bundle is None:
             return None
-        tag_event(info, bundle.event.id)
+        tag_event(info, bundle.event.id, bundle.event.organization_id)
         return Event.from_bundle(bundle)
 
     @strawberry.field(
