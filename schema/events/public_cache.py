@@ -50,6 +50,11 @@ async def bound_ticket_types(
     if hold_token:
         tags.no_cache()  # what a hold token unlocks is for its holder
         return
+    root = info.path
+    while root.prev is not None:
+        root = root.prev
+    if root.key not in tags.covered:
+        return  # under a root field that is never shared (a listing): nothing to bound
     event_id = event.record.id
     _tag(info, event_tag(event_id), availability_tag(event_id))
     moments: list[datetime | None] = []
