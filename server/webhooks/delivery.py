@@ -36,7 +36,7 @@ from server.jobs import metrics
 from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from server.webhooks.secret_store import decrypt_secret
 from server.webhooks.signing import SIGNATURE_HEADER, signature_header
-from server.webhooks.urls import UrlRefused, delivery_target
+from server.webhooks.urls import Target, UrlRefused, delivery_target
 
 MAX_BATCH = 50  # deliveries attempted in one transaction
 BATCH_SECONDS = 1.0  # ... or for about this long
@@ -91,23 +91,21 @@ async def _read_snippet(response: httpx.Response) -> str:
 async def post_event(
     http: httpx.AsyncClient,
     *,
-    url: str,
+    target: Target,
     body: bytes,
     headers: dict[str, str],
-    allow_private: bool,
     time_limit: float,
 ) -> AttemptOutcome:
-    """POST `body` to `url`; never raises for anything the receiver or network does."""
+    """POST `body` to `target`; never raises for anything the receiver or network does."""
     started = time.perf_counter()
     status: int | None = None
     snippet: str | None = None
     error: str | None = None
+    sent = dict(headers)
+    if target.host_header is not None:
+        sent["host"] = target.host_header
     try:
         async with asyncio.timeout(time_limit):
-            target = await delivery_target(url, allow_private=allow_private)
-            sent = dict(headers)
-            if target.host_header is not None:
-                sent["host"] = target.host_header
             request = http.build_request(
                 "POST",
                 target.url,
@@ -124,8 +122,6 @@ async def post_event(
                 await response.aclose()
         if not 200 <= status < 300:
             error = f"HTTP {status}"
-    except UrlRefused as refused:
-        error = f"refused: {refused.reason}"
     except (TimeoutError, httpx.TimeoutException):
         error = f"timed out after {time_limit:g}s"
     except httpx.HTTPError as exc:
@@ -133,6 +129,20 @@ async def post_event(
     duration = time.perf_counter() - started
     metrics.webhook_attempt_duration.observe(duration)
     return AttemptOutcome(status, error, snippet, round(duration * 1000))
+
+
+async def resolve_target(url: str, settings: Settings) -> Target | str:
+    """Where this batch's attempts connect (checked once per batch; every attempt of the
+    batch then goes to that checked address), or why the URL is refused."""
+    try:
+        return await asyncio.wait_for(
+            delivery_target(url, allow_private=settings.webhook_allow_private_urls),
+            attempt_timeout(settings),
+        )
+    except UrlRefused as refused:
+        return f"refused: {refused.reason}"
+    except TimeoutError:
+        return "timed out resolving the host name"
 
 
 def _headers(delivery: WebhookDelivery, secret: str, body: bytes, timestamp: int) -> dict[str, str]:
@@ -186,10 +196,11 @@ async def attempt_batch(
             return Step("waiting", retry_at=head_due)
         endpoint = await session.get(WebhookEndpoint, endpoint_id)
         assert endpoint is not None  # the delivery rows reference it
+        target = await resolve_target(endpoint.url, settings)
         try:
-            secret: str | None = decrypt_secret(endpoint.secret_encrypted, jwt_key=settings.jwt_key)
+            secret = decrypt_secret(endpoint.secret_encrypted, jwt_key=settings.jwt_key)
         except InvalidToken:
-            secret = None
+            secret, target = "", UNREADABLE_KEY
         deadline = time.monotonic() + max_seconds
         changes: list[dict[str, Any]] = []
         log: list[dict[str, Any]] = []
@@ -200,15 +211,14 @@ async def attempt_batch(
             if due is not None and due > started_at + DUE_TOLERANCE:
                 break  # redelivered rows keep their turn but not an earlier time
             body = orjson.dumps(delivery.payload)
-            if secret is None:
-                outcome = AttemptOutcome(None, UNREADABLE_KEY, None, 0)
+            if isinstance(target, str):
+                outcome = AttemptOutcome(None, target, None, 0)
             else:
                 outcome = await post_event(
                     http,
-                    url=endpoint.url,
+                    target=target,
                     body=body,
                     headers=_headers(delivery, secret, body, int(time.time())),
-                    allow_private=settings.webhook_allow_private_urls,
                     time_limit=attempt_timeout(settings),
                 )
             change = _outcome_change(delivery, outcome, settings=settings, started_at=started_at)

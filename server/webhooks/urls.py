@@ -3,9 +3,9 @@
 Outbound webhooks let a tenant make our servers send requests, so a URL must not lead to
 our own network: loopback, private, link-local (cloud metadata lives there), multicast,
 reserved and unspecified addresses are refused unless WEBHOOK_ALLOW_PRIVATE_URLS is on.
-The check runs when an endpoint is created and again before every attempt, after DNS
-resolution, and the request then goes to the address that was checked, so a name that
-resolves elsewhere later (DNS rebinding) cannot slip through."""
+The check runs when an endpoint is created and again before each batch of delivery
+attempts, after DNS resolution, and the batch's requests then go to the address that was
+checked, so a name that resolves elsewhere later (DNS rebinding) cannot slip through."""
 
 from __future__ import annotations
 
