@@ -1,20 +1,20 @@
-"""Loaders for tickets and the catalog rows a ticket points at: one query per batch,
-results in key order, None for misses."""
+"""Loaders for tickets: one query per batch, results in key order, None for misses. The
+catalog rows a ticket points at (event, occurrence, seat) come through the loaders the
+orders' types use, so one request batches them together."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from schema.context import Info
 from schema.loaders import ContextLoader
 from schema.tickets import types
-from server.events.models import EventOccurrence, EventSeat
-from server.events.reads import any_of, events_by_ids
-from server.events.records import EventRecord, OccurrenceRecord
+from server.events.reads import any_of
+from server.events.records import OccurrenceRecord
 from server.tickets.access import viewer_of
 from server.tickets.models import CheckIn, Ticket
 
@@ -67,39 +67,12 @@ class CheckInsByTicketLoader(ContextLoader[uuid.UUID, list[CheckIn]]):
         return [grouped[k] for k in keys]
 
 
-class OccurrenceByIdLoader(ContextLoader[uuid.UUID, OccurrenceRecord | None]):
-    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[OccurrenceRecord | None]:
-        async with self.context.db.read() as session:
-            rows = await session.scalars(
-                select(EventOccurrence).where(any_of(EventOccurrence.id, keys))
-            )
-            found = {r.id: OccurrenceRecord.from_model(r) for r in rows}
-        return [found.get(k) for k in keys]
-
-
-class EventByIdLoader(ContextLoader[uuid.UUID, EventRecord | None]):
-    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[EventRecord | None]:
-        async with self.context.db.read() as session:
-            found = await events_by_ids(session, keys)
-        return [found.get(k) for k in keys]
-
-
-class EventSeatByIdLoader(ContextLoader[uuid.UUID, Any]):
-    """Snapshot seats as light rows (id, section, row, number)."""
-
-    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[Any]:
-        async with self.context.db.read() as session:
-            rows = await session.execute(
-                select(EventSeat.id, EventSeat.section, EventSeat.row, EventSeat.number).where(
-                    any_of(EventSeat.id, keys)
-                )
-            )
-            found = {r.id: r for r in rows}
-        return [found.get(k) for k in keys]
-
-
 async def occurrence_of(info: Info, occurrence_id: uuid.UUID) -> EventOccurrenceType | None:
+    """Through the orders' occurrence loader, so an order and its tickets share a batch."""
     from schema.events.types import EventOccurrence as EventOccurrenceType
+    from schema.orders.loaders import OccurrenceByIdLoader
 
     found = await info.context.loader(OccurrenceByIdLoader).load(occurrence_id)
-    return EventOccurrenceType.from_record(found) if found is not None else None
+    if found is None:
+        return None
+    return EventOccurrenceType.from_record(OccurrenceRecord.from_model(found))

@@ -91,9 +91,9 @@ class Ticket:
     @strawberry.field
     async def event(self, info: Info) -> Annotated[Event, strawberry.lazy("schema.events.types")]:
         from schema.events.types import Event
-        from schema.tickets.loaders import EventByIdLoader
+        from schema.orders.loaders import EventRecordByIdLoader
 
-        found = await info.context.loader(EventByIdLoader).load(self.model.event_id)
+        found = await info.context.loader(EventRecordByIdLoader).load(self.model.event_id)
         assert found is not None  # tickets are deleted with their event
         return Event.from_record(found)
 
@@ -101,7 +101,7 @@ class Ticket:
     async def seat(
         self, info: Info
     ) -> Annotated[Seat, strawberry.lazy("schema.venues.types")] | None:
-        from schema.tickets.loaders import EventSeatByIdLoader
+        from schema.orders.loaders import EventSeatByIdLoader
         from schema.venues.types import Seat
 
         if self.model.event_seat_id is None:
