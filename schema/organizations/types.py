@@ -39,8 +39,9 @@ class Organization:
     async def events(
         self,
         info: Info,
-        status: Annotated[EventStatus, strawberry.lazy("schema.events.types")] | None = None,
-        first: int = 20,
+        status: Annotated[EventStatus, strawberry.lazy("schema.events.types")]  # type: ignore[valid-type]
+        | None = None,
+        first: int | None = 20,
         after: str | None = None,
     ) -> Annotated[EventConnection, strawberry.lazy("schema.events.types")]:
         from schema.events.queries import organization_events
