@@ -37,6 +37,7 @@ log = structlog.get_logger("eventapi.response_cache")
 
 CACHE_NAME = "graphql-response"
 TTL = 3600.0  # invalidation is exact; the TTL only bounds memory
+MIN_TTL = 1.0  # a response about to expire is not worth storing
 
 
 @dataclass(slots=True)
@@ -101,9 +102,14 @@ class PublicResponseCache:
         root_keys = set(result.data) - typename_keys(document, operation_name)
         if not tags.allow(root_keys):
             return False
+        ttl = self.ttl
+        if tags.deadline is not None:
+            ttl = min(ttl, tags.deadline - time.time())
+            if ttl < MIN_TTL:
+                return False
         try:
             return await tagged_cache(state).store(
-                CACHE_NAME, candidate.key, body, tags.tags, since=candidate.since, ttl=self.ttl
+                CACHE_NAME, candidate.key, body, tags.tags, since=candidate.since, ttl=ttl
             )
         except RedisError:
             log.warning("response cache store failed", exc_info=True)

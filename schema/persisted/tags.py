@@ -5,16 +5,25 @@ resolver calls `info.context.cache_tags.add(info, f"event:{event.id}")` naming w
 data came from (nested resolvers may add the tags of what they read too). A change
 recorded with `InvalidateTags` to any of those tags invalidates the cached response.
 Anything that must never be shared calls `info.context.cache_tags.no_cache()`. A root
-field that says nothing makes the response uncacheable: safe by default."""
+field that says nothing makes the response uncacheable: safe by default.
+
+Data that changes with the clock rather than with a commit (a price tier that starts at
+noon, sales that end tonight) cannot be invalidated by a tag: a resolver that shows such
+data calls `info.context.cache_tags.expires_at(moment)`, and the response is kept no
+longer than that."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 
 class _Path(Protocol):
-    key: str | int
-    prev: Any
+    @property
+    def key(self) -> str | int: ...
+
+    @property
+    def prev(self) -> Any: ...
 
 
 class _Info(Protocol):
@@ -23,12 +32,13 @@ class _Info(Protocol):
 
 
 class CacheTags:
-    __slots__ = ("covered", "refused", "tags")
+    __slots__ = ("covered", "deadline", "refused", "tags")
 
     def __init__(self) -> None:
         self.tags: set[str] = set()
         self.covered: set[str | int] = set()  # root response keys whose resolver tagged
         self.refused = False
+        self.deadline: float | None = None  # epoch seconds after which it must not be served
 
     def add(self, info: _Info, *tags: str) -> None:
         self.tags.update(tags)
@@ -37,6 +47,10 @@ class CacheTags:
 
     def no_cache(self) -> None:
         self.refused = True
+
+    def expires_at(self, moment: datetime) -> None:
+        at = moment.timestamp()
+        self.deadline = at if self.deadline is None else min(self.deadline, at)
 
     def allow(self, root_keys: set[str]) -> bool:
         """Whether a response with these root keys (`__typename` ones excluded) may be

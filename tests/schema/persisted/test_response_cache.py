@@ -8,12 +8,14 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import strawberry
 from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 from sqlalchemy import select, update
 
 import schema.api
@@ -58,6 +60,13 @@ class StandInQuery:
         info.context.cache_tags.add(info, "note")
         info.context.cache_tags.no_cache()
         return f"note {next(reads)}"
+
+    @strawberry.field
+    def sale_ends_in(self, info: Info, seconds: float) -> str:
+        """Data that changes with the clock: kept no longer than it stays right."""
+        info.context.cache_tags.add(info, "sale")
+        info.context.cache_tags.expires_at(datetime.now(UTC) + timedelta(seconds=seconds))
+        return f"read {next(reads)}"
 
     @strawberry.field
     def failing(self, info: Info) -> int:
@@ -180,6 +189,24 @@ async def test_a_response_not_every_root_field_opted_into_is_not_cached(
     assert first.headers["x-cache"] == second.headers["x-cache"] == "MISS"
 
 
+async def test_a_response_expiring_with_the_clock_is_kept_only_that_long(
+    app_client: httpx.AsyncClient, redis: Redis
+) -> None:
+    soon = {"query": "query Soon { saleEndsIn(seconds: 0.5) }"}
+    later = {"query": "query Later { saleEndsIn(seconds: 120) }"}
+
+    first_soon = await app_client.post("/graphql", json=soon)
+    second_soon = await app_client.post("/graphql", json=soon)
+    await app_client.post("/graphql", json=later)
+    second_later = await app_client.post("/graphql", json=later)
+
+    assert second_soon.headers["x-cache"] == "MISS"  # under a second left: not stored
+    assert second_soon.json() != first_soon.json()
+    assert second_later.headers["x-cache"] == "HIT"
+    ttls = [await redis.pttl(key) async for key in redis.scan_iter("tc:e:graphql-response:*")]
+    assert len(ttls) == 1 and 100_000 < ttls[0] <= 120_000
+
+
 async def test_root_typename_needs_no_tag(app_client: httpx.AsyncClient, org: Organization) -> None:
     query = "query T($slug: String!) { __typename kind: __typename publicOrganization(slug: $slug) { name } }"
     body = {"query": query, "variables": {"slug": org.slug}}
@@ -233,7 +260,8 @@ async def test_concurrent_readers_never_get_a_response_older_than_the_last_commi
         for version in range(1, 31):
             await rename(db, org.id, f"v{version}")
             committed = version  # every request that starts from here must see it
-            await asyncio.sleep(0.005)
+            # mostly back to back; now and then a pause long enough for hits
+            await asyncio.sleep(0.1 if version % 5 == 0 else 0.005)
         done.set()
 
     async def reader() -> None:
