@@ -24,7 +24,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     Connection,
     Sampler,
     cpu_seconds,
