@@ -5,6 +5,7 @@ message (not an empty stream); graphql-core copies the exception's `extensions` 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -19,6 +20,18 @@ T = TypeVar("T")
 class SubscriptionRefused(GraphQLError):
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message, extensions={"code": code})
+
+
+class _NotOurError(logging.Filter):
+    """Strawberry logs every error of an operation it runs, with a traceback; a refused
+    subscription is the caller's answer, not a fault of ours, so it stays out of the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, SubscriptionRefused)
+
+
+logging.getLogger("strawberry.execution").addFilter(_NotOurError())
 
 
 def refusal(exc: Exception) -> SubscriptionRefused | None:
