@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,12 +39,17 @@ log = structlog.get_logger("eventapi.response_cache")
 CACHE_NAME = "graphql-response"
 TTL = 3600.0  # invalidation is exact; the TTL only bounds memory
 MIN_TTL = 1.0  # a response about to expire is not worth storing
+# Requests whose last answer could not be shared skip the lookup for a while (a listing
+# that never opts in would otherwise pay a Redis round trip for nothing every time).
+UNSHAREABLE_MEMORY = 5000
+UNSHAREABLE_SECONDS = 30.0
 
 
 @dataclass(slots=True)
 class Candidate:
     key: str
     since: int = 0  # the cache's sequence number when the lookup missed
+    unshareable: bool = False  # its last answer could not be shared: skip the cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,7 @@ class CachedResponse:
 class PublicResponseCache:
     def __init__(self, ttl: float = TTL) -> None:
         self.ttl = ttl
+        self._unshareable: OrderedDict[str, float] = OrderedDict()  # key -> until (monotonic)
 
     def candidate(
         self,
@@ -72,9 +79,17 @@ class PublicResponseCache:
         except TypeError:
             return None
         digest = hashlib.sha256(query.encode()).hexdigest()
-        return Candidate(f"{digest}\x00{operation_name or ''}\x00{encoded.decode()}")
+        key = f"{digest}\x00{operation_name or ''}\x00{encoded.decode()}"
+        until = self._unshareable.get(key)
+        if until is not None:
+            if until > time.monotonic():
+                return Candidate(key, unshareable=True)
+            del self._unshareable[key]
+        return Candidate(key)
 
     async def lookup(self, state: AppState, candidate: Candidate) -> CachedResponse | None:
+        if candidate.unshareable:
+            return None
         try:
             found = await tagged_cache(state).lookup(CACHE_NAME, candidate.key)
         except RedisError:
@@ -97,10 +112,11 @@ class PublicResponseCache:
         body: bytes,
     ) -> bool:
         """Store the response if it may be shared; whether it was stored."""
-        if result.errors or not isinstance(result.data, dict):
+        if candidate.unshareable or result.errors or not isinstance(result.data, dict):
             return False
         root_keys = set(result.data) - typename_keys(document, operation_name)
         if not tags.allow(root_keys):
+            self._remember_unshareable(candidate.key)
             return False
         ttl = self.ttl
         if tags.deadline is not None:
@@ -114,6 +130,12 @@ class PublicResponseCache:
         except RedisError:
             log.warning("response cache store failed", exc_info=True)
             return False
+
+    def _remember_unshareable(self, key: str) -> None:
+        self._unshareable[key] = time.monotonic() + UNSHAREABLE_SECONDS
+        self._unshareable.move_to_end(key)
+        if len(self._unshareable) > UNSHAREABLE_MEMORY:
+            self._unshareable.popitem(last=False)
 
 
 def typename_keys(document: DocumentNode, operation_name: str | None) -> set[str]:

@@ -172,21 +172,38 @@ async def test_signed_in_callers_and_api_keys_never_share_the_cache(
     [
         "query Mixed($slug: String!) { publicOrganization(slug: $slug) { name } requestCount }",
         "query Private($slug: String!) { publicOrganization(slug: $slug) { name } privateNote }",
-        "query Failing($slug: String!) { publicOrganization(slug: $slug) { name } failing }",
         'query Missing { publicOrganization(slug: "no-such-slug") { name } }',
     ],
 )
 async def test_a_response_not_every_root_field_opted_into_is_not_cached(
-    app_client: httpx.AsyncClient, org: Organization, query: str
+    app_client: httpx.AsyncClient, redis: Redis, org: Organization, query: str
 ) -> None:
     body: dict[str, Any] = {"query": query, "variables": {"slug": org.slug}}
     if "$slug" not in query:
         body.pop("variables")
 
     first = await app_client.post("/graphql", json=body)
+    lookups = counted("hit") + counted("miss")
     second = await app_client.post("/graphql", json=body)
 
     assert first.headers["x-cache"] == second.headers["x-cache"] == "MISS"
+    # The same request is then known not to be shareable: no lookup for a while.
+    assert counted("hit") + counted("miss") == lookups
+    assert [key async for key in redis.scan_iter("tc:e:graphql-response:*")] == []
+
+
+async def test_a_response_with_errors_is_not_cached(
+    app_client: httpx.AsyncClient, redis: Redis, org: Organization
+) -> None:
+    query = "query Failing($slug: String!) { publicOrganization(slug: $slug) { name } failing }"
+    body = {"query": query, "variables": {"slug": org.slug}}
+
+    first = await app_client.post("/graphql", json=body)
+    second = await app_client.post("/graphql", json=body)
+
+    assert first.json()["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert first.headers["x-cache"] == second.headers["x-cache"] == "MISS"
+    assert [key async for key in redis.scan_iter("tc:e:graphql-response:*")] == []
 
 
 async def test_a_response_expiring_with_the_clock_is_kept_only_that_long(
