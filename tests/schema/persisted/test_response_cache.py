@@ -135,6 +135,21 @@ async def test_a_tagged_anonymous_response_is_served_from_the_cache(
     assert counted("hit") == hits + 1
 
 
+async def test_hits_and_misses_show_in_metrics(
+    app_client: httpx.AsyncClient, org: Organization
+) -> None:
+    await page(app_client, org.slug)
+    await page(app_client, org.slug)
+
+    exposed = (await app_client.get("/metrics")).text
+
+    for result in ("hit", "miss"):
+        line = f'eventapi_cache_requests_total{{cache="graphql-response",result="{result}"}}'
+        assert any(
+            row.startswith(line) and float(row.split()[-1]) >= 1 for row in exposed.splitlines()
+        )
+
+
 async def test_a_committed_change_is_never_served_stale(
     app_client: httpx.AsyncClient, db: Database, org: Organization
 ) -> None:
