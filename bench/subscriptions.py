@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--orders", type=int, default=40)
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between orders")
+    parser.add_argument("--detail", action="store_true", help="print each order's figures")
     args = parser.parse_args()
 
     with embedded_server() as server:
@@ -233,6 +234,12 @@ def main() -> None:
         available = QUANTITY - (k + 1)
         times = [t for (_, a), t in first_seen.items() if a == available]
         missing += all_subscribers - len(times)
+        if args.detail and times:
+            print(
+                f"order {k + 1}: request took {(answered[k] - sent[k]) * 1000:.0f} ms; "
+                f"updates from the response: first {(min(times) - answered[k]) * 1000:.0f} ms, "
+                f"last {(max(times) - answered[k]) * 1000:.0f} ms"
+            )
         from_request += [(t - sent[k]) * 1000 for t in times]
         from_response += [(t - answered[k]) * 1000 for t in times]
     request_p = percentiles(from_request)
