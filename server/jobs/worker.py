@@ -121,19 +121,23 @@ class WorkerGroup:
         finally:
             await self.stop()
 
+    async def record_depth(self) -> None:
+        """Set the queue depth gauge from Redis, for each queue this group serves."""
+        for worker in self.workers:
+            pool = worker._pool  # None until the worker has connected
+            if pool is None:
+                continue
+            try:
+                depth = await pool.zcard(worker.queue_name)
+            except Exception:  # a Redis hiccup must not end the tracker
+                log.debug("could not read the queue depth", queue=worker.queue_name)
+                continue
+            metrics.queue_depth.labels(worker.queue_name.split(":", 1)[-1]).set(depth)
+
     async def _track_depth(self) -> None:
         while True:
             await asyncio.sleep(DEPTH_INTERVAL)
-            for worker in self.workers:
-                pool = worker._pool  # None until the worker has connected
-                if pool is None:
-                    continue
-                try:
-                    depth = await pool.zcard(worker.queue_name)
-                except Exception:  # a Redis hiccup must not end the tracker
-                    log.debug("could not read the queue depth", queue=worker.queue_name)
-                    continue
-                metrics.queue_depth.labels(worker.queue_name.split(":", 1)[-1]).set(depth)
+            await self.record_depth()
 
 
 async def run_worker_process(

@@ -47,9 +47,11 @@ async def test_in_process_workers_show_in_health_and_metrics(
         for queue in queues.QUEUES:
             while not await redis.exists(queues.health_key(queue)):
                 await asyncio.sleep(0.02)
+        await enqueue(state.queue, tasks.mark, "later", defer_by=3600)
         await enqueue(state.queue, tasks.mark, "metered")
-        while not await redis.get("test:metered:runs"):
+        while await redis.zcard(tasks.QUEUE) != 1:  # until "metered" has run and left
             await asyncio.sleep(0.02)
+        await group.record_depth()
         health = await client.get("/health")
         metrics = (await client.get("/metrics")).text
     finally:
@@ -59,3 +61,5 @@ async def test_in_process_workers_show_in_health_and_metrics(
     assert health.json()["checks"]["queue"]["ok"] is True
     assert 'eventapi_jobs_succeeded_total{function="test.mark",queue="reports"}' in metrics
     assert 'eventapi_job_duration_seconds_count{function="test.mark",queue="reports"}' in metrics
+    assert 'eventapi_queue_depth{queue="reports"} 1.0' in metrics
+    assert 'eventapi_queue_depth{queue="mail"} 0.0' in metrics
