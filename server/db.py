@@ -54,6 +54,26 @@ EFFECTS_KEY = "eventapi.after_commit"
 EffectHandler = Callable[[list[object]], Awaitable[None]]
 
 
+DATABASE_KEY = "eventapi.database"
+EARLY_KEY = "eventapi.before_commit_done"
+
+
+async def before_locks(session: AsyncSession, effect: object) -> None:
+    """Record `effect` and run its before-commit step now rather than at COMMIT.
+
+    For a transaction about to lock a contended row (an inventory row in a flash sale):
+    the step (a Redis round trip for the tagged cache) then does not lengthen the time
+    every other buyer waits for that lock. Doing it earlier is as correct as doing it
+    just before COMMIT: either way it precedes the commit. Its after-commit step, and the
+    undo on rollback, run as for any effect."""
+    database = session.info.get(DATABASE_KEY)
+    handler = database.before_commit_handler if isinstance(database, Database) else None
+    if handler is not None:
+        session.info.setdefault(EARLY_KEY, []).append(effect)
+        await handler([effect])
+    after_commit(session, effect)
+
+
 def after_commit(session: AsyncSession, effect: object) -> None:
     """Record a side effect (cache eviction, live update, queue nudge) to perform once the
     session's transaction has committed; a rolled-back transaction performs none. Effects
@@ -87,18 +107,26 @@ class Database:
         The recorded effects get their before-commit step just before COMMIT and run
         after it; a rollback (or a failed commit) runs only the undo of that step."""
         async with self.sessionmaker() as session:
+            session.info[DATABASE_KEY] = self
             prepared: list[object] | None = None
             try:
                 async with session.begin():
                     yield session
                     pending = session.info.get(EFFECTS_KEY)
+                    early = session.info.get(EARLY_KEY, [])
                     if pending and self.before_commit_handler is not None:
                         prepared = list(pending)
-                        await self.before_commit_handler(prepared)
+                        late = [e for e in prepared if not any(e is x for x in early)]
+                        if late:
+                            await self.before_commit_handler(late)
             except BaseException:
                 session.info.pop(EFFECTS_KEY, None)
-                if prepared and self.rollback_handler is not None:
-                    await self.rollback_handler(prepared)
+                early = session.info.pop(EARLY_KEY, [])
+                undo = (prepared or []) + [
+                    e for e in early if not any(e is x for x in prepared or [])
+                ]
+                if undo and self.rollback_handler is not None:
+                    await self.rollback_handler(undo)
                 raise
         effects = session.info.pop(EFFECTS_KEY, None)
         if effects and self.effect_handler is not None:

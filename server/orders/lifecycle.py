@@ -18,7 +18,7 @@ from server.errors import DomainError
 from server.orders.models import Order, OrderItem, OrderStatus
 from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
-from server.ticketing.changes import OrderChanged, inventory_changed
+from server.ticketing.changes import OrderChanged, availability_changing, inventory_changed
 from server.ticketing.pricing import give_back_to_tier, retake_from_tier
 
 _RELEASE = text(
@@ -120,6 +120,7 @@ async def confirm(session: AsyncSession, *, order: Order, now: datetime) -> bool
     The caller holds the order row lock. False if the order was not pending."""
     if order.status is not OrderStatus.PENDING:
         return False
+    await availability_changing(session, order.event_id)
     items = await items_of(session, order.id)
     for item in items:
         await inventory.move(
@@ -143,7 +144,7 @@ async def confirm(session: AsyncSession, *, order: Order, now: datetime) -> bool
         organization_id=order.organization_id,
         payload=order_payload(order),
     )
-    inventory_changed(session, order.event_id, order.occurrence_id)
+    inventory_changed(session, order.event_id, order.occurrence_id, marked=True)
     return True
 
 

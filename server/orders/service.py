@@ -35,7 +35,7 @@ from server.organizations.access import Permission, authorize, readable_organiza
 from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
 from server.ticketing.access import EventNotFound
-from server.ticketing.changes import OrderChanged, inventory_changed
+from server.ticketing.changes import OrderChanged, availability_changing, inventory_changed
 from server.ticketing.errors import HoldExpired, HoldNotFound, SoldOut, TicketTypeNotFound
 from server.ticketing.models import SeatState, Visibility
 from server.ticketing.pricing import PriceLine, take_price_lines
@@ -137,6 +137,7 @@ async def create_order(
     ):
         raise SoldOut(field=["items", "0", "quantity"])
     sale = await _sale(session, actor, buyer, event_id, occurrence_id, items, now)
+    await availability_changing(session, sale.event_id)
     types = sale.types
     occurrence_id = next(iter(sale.occurrence_ids))
     hold = await _hold(session, hold_token, now) if hold_token else None
@@ -286,7 +287,7 @@ async def create_order(
     )
     if reserve_last:
         await reserve()
-    inventory_changed(session, sale.event_id, occurrence_id)
+    inventory_changed(session, sale.event_id, occurrence_id, marked=True)
     after_commit(session, OrderChanged(order.id))
     if totals.total == 0:
         persisted = await session.get(Order, order_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cache import InvalidateTags
-from server.db import after_commit
+from server.db import after_commit, before_locks
 from server.events.cache import record_event_change
 
 
@@ -41,9 +41,21 @@ def event_changed(session: AsyncSession, event_id: uuid.UUID) -> None:
     after_commit(session, InvalidateTags({availability_tag(event_id)}))
 
 
+async def availability_changing(session: AsyncSession, event_id: uuid.UUID) -> None:
+    """Mark the event's cached availability as changing now, before the transaction locks
+    a contended inventory row, so the cache's Redis round trip is not spent holding it.
+    Pair with `inventory_changed(..., marked=True)`."""
+    await before_locks(session, InvalidateTags({availability_tag(event_id)}, early=True))
+
+
 def inventory_changed(
-    session: AsyncSession, event_id: uuid.UUID, occurrence_id: uuid.UUID | None
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    occurrence_id: uuid.UUID | None,
+    *,
+    marked: bool = False,
 ) -> None:
     """Counts moved: cached availability goes, live subscribers hear of it."""
-    after_commit(session, InvalidateTags({availability_tag(event_id)}))
+    if not marked:
+        after_commit(session, InvalidateTags({availability_tag(event_id)}))
     after_commit(session, InventoryChanged(event_id, occurrence_id))
