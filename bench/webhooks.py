@@ -29,7 +29,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-JWT_SECRET = "bench-secret-bench-secret-bench-secret-01"  # noqa: S105 - throwaway
+JWT_SECRET = "bench-secret-bench-secret-bench-secret-01"
 
 
 # ---- the receiver (run in its own process: `webhooks.py --receiver PORT`)
