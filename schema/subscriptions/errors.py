@@ -6,15 +6,19 @@ message (not an empty stream); graphql-core copies the exception's `extensions` 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from typing import Any, TypeVar
 
+import structlog
 from graphql import GraphQLError
 
 from schema.errors import ClientError
 from server.errors import AccessError, DomainError, DomainErrors
 
 T = TypeVar("T")
+
+log = structlog.get_logger("eventapi.live")
 
 
 class SubscriptionRefused(GraphQLError):
@@ -24,11 +28,14 @@ class SubscriptionRefused(GraphQLError):
 
 class _NotOurError(logging.Filter):
     """Strawberry logs every error of an operation it runs, with a traceback; a refused
-    subscription is the caller's answer, not a fault of ours, so it stays out of the log."""
+    subscription is the caller's answer, not a fault of ours, so it stays out of the log
+    (an unexpected failure is logged where it happens, by `coded_stream`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, SubscriptionRefused)
+        return not isinstance(exc, SubscriptionRefused) and not isinstance(
+            record.msg, SubscriptionRefused
+        )
 
 
 logging.getLogger("strawberry.execution").addFilter(_NotOurError())
@@ -52,3 +59,19 @@ async def checked(work: Callable[[], Awaitable[T]]) -> T:
         refused = refusal(exc)
         assert refused is not None
         raise refused from None
+
+
+async def coded_stream(stream: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    """A running stream's failures as coded errors too: an expected one with its code, an
+    unexpected one logged and shown only as INTERNAL (never its message)."""
+    try:
+        async with aclosing(stream):
+            async for item in stream:
+                yield item
+    except (AccessError, ClientError, DomainError, DomainErrors) as exc:
+        refused = refusal(exc)
+        assert refused is not None
+        raise refused from None
+    except Exception:
+        log.exception("live subscription failed")
+        raise SubscriptionRefused("Internal server error.", "INTERNAL") from None

@@ -10,7 +10,7 @@ from schema.common import require_id
 from schema.context import Info
 from schema.errors import run_query
 from schema.orders.types import Order
-from schema.subscriptions.errors import checked
+from schema.subscriptions.errors import checked, coded_stream
 from schema.subscriptions.shared import SharedEvents
 from schema.ticketing.types import Availability
 from server.live.hub import LiveHub, live_hub
@@ -45,7 +45,7 @@ class LiveSubscriptions:
             return admitted(info), grant
 
         hub, grant = await checked(authorize)
-        return _availability_stream(hub, grant)
+        return coded_stream(_availability_stream(hub, grant))
 
     @strawberry.subscription(
         description="The order now, then again after every change (for the buyer waiting "
@@ -64,7 +64,7 @@ class LiveSubscriptions:
             return admitted(info), watched
 
         hub, watched = await checked(authorize)
-        return _order_stream(info, hub, watched)
+        return coded_stream(_order_stream(info, hub, watched))
 
 
 def admitted(info: Info) -> LiveHub:
