@@ -154,3 +154,22 @@ async def test_a_full_instance_refuses_new_subscriptions_with_a_code(
             assert message["payload"][0]["extensions"] == {"code": "LIMIT_EXCEEDED"}
     finally:
         hub.max_watchers = limit
+
+
+async def test_a_burst_of_concurrent_orders_ends_with_the_last_state(
+    gql: GraphQLClient, ws_server: InProcessServer
+) -> None:
+    sale = await commerce.sale(gql, quantity=100)
+    async with connect(ws_server.url) as ws:
+        sub = await ws.subscribe(AVAILABILITY, {"eventId": sale.event_id})
+        assert (await sub.next())["ticketAvailability"]["available"] == 100
+        placed = await asyncio.gather(*(commerce.order(gql, sale, 1) for _ in range(30)))
+        assert all(p["errors"] == [] for p in placed)
+        seen = [(await sub.next())["ticketAvailability"]]
+        while seen[-1]["available"] != 70:
+            seen.append((await sub.next())["ticketAvailability"])
+        assert (seen[-1]["available"], seen[-1]["reserved"]) == (70, 30)
+        # Never an older state after a newer one.
+        counts = [row["available"] for row in seen]
+        assert counts == sorted(counts, reverse=True)
+        assert (await commerce.availability(gql, sale))[0]["available"] == 70
