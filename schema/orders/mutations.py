@@ -10,7 +10,9 @@ from schema.orders.inputs import CreateOrderInput, CreatePaymentInput, RefundOrd
 from schema.orders.types import Order, OrderPayload, Payment, PaymentPayload
 from server.clock import utcnow
 from server.errors import DomainError, DomainErrors
+from server.ids import parse_uuid
 from server.orders import payments, refunds, service
+from server.orders.batching import OrderBatcher, SimpleOrder
 from server.orders.models import Order as OrderModel
 from server.orders.soldout import SoldOutNotes
 
@@ -26,11 +28,52 @@ def _items(input: CreateOrderInput) -> list[service.ItemRequest]:
     ]
 
 
+def _simple_order(info: Info, input: CreateOrderInput) -> SimpleOrder | None:
+    """The order as a batchable one (see server.orders.batching), or None."""
+    actor = info.context.actor
+    if (
+        len(input.items) != 1
+        or input.items[0].seat_ids
+        or input.hold_token
+        or input.promo_code
+        or input.idempotency_key is not None
+        or actor.api_key_id is not None
+    ):
+        return None
+    item = input.items[0]
+    event_id, type_id = parse_uuid(input.event_id), parse_uuid(item.ticket_type_id)
+    occurrence_id = parse_uuid(input.occurrence_id) if input.occurrence_id else None
+    if event_id is None or type_id is None or (input.occurrence_id and occurrence_id is None):
+        return None  # the single path reports the malformed id on its field
+    return SimpleOrder(actor, input.buyer_email, event_id, occurrence_id, type_id, item.quantity)
+
+
+def _batcher(info: Info) -> OrderBatcher:
+    state = info.context.state
+    batcher = state.extras.get("order_batcher")
+    if batcher is None:
+        batcher = OrderBatcher(
+            state.db,
+            order_ttl=state.settings.order_ttl,
+            fees=payments.fee_policy(state.settings),
+            sold_out=SoldOutNotes(state.redis),
+        )
+        state.extras["order_batcher"] = batcher
+    return batcher
+
+
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(description="Reserve tickets; the order holds them until expiresAt.")
     async def create_order(self, info: Info, input: CreateOrderInput) -> OrderPayload:
         ctx = info.context
+        simple = _simple_order(info, input)
+        if simple is not None:
+            try:
+                placed = await _batcher(info).place(simple)
+            except (DomainError, DomainErrors) as error:
+                return OrderPayload(errors=user_errors(error))
+            return OrderPayload(order=Order.from_model(placed))
 
         async def work(session: AsyncSession) -> OrderModel:
             return await service.create_order(

@@ -17,7 +17,7 @@ from server.ticketing.models import Visibility
 _QUERY = text(
     """
     SELECT e.organization_id, e.status, e.guest_checkout,
-           o.id AS occurrence_id, o.ends_at AS occurrence_ends_at,
+           o.id AS occurrence_id, o.ends_at AS occurrence_ends_at, o.capacity AS capacity,
            t.id AS type_id, t.name, t.price_minor, t.currency, t.min_per_order, t.max_per_order,
            t.max_per_buyer, t.sales_start, t.sales_end, t.visibility, t.sections,
            i.id AS inventory_id,
@@ -59,6 +59,7 @@ class SaleContext:
     guest_checkout: bool
     occurrence_ids: frozenset[uuid.UUID]
     occurrence_ends_at: datetime | None
+    capacity: int | None = None
     types: dict[uuid.UUID, TypeOnSale] = field(default_factory=dict)
 
 
@@ -106,5 +107,6 @@ async def sale_context(
         guest_checkout=bool(first.guest_checkout),
         occurrence_ids=occurrences,
         occurrence_ends_at=first.occurrence_ends_at if len(occurrences) == 1 else None,
+        capacity=first.capacity if len(occurrences) == 1 else None,
         types=types,
     )

@@ -29,7 +29,7 @@ from server.orders.errors import (
     SalesNotOpen,
 )
 from server.orders.models import DisputeStatus, Order, OrderItem, OrderStatus
-from server.orders.pricing import FeePolicy, compute_totals
+from server.orders.pricing import FeePolicy, Totals, compute_totals
 from server.orders.soldout import SoldOutNotes
 from server.organizations.access import Permission, authorize, readable_organization_ids
 from server.outbox.service import emit
@@ -99,7 +99,7 @@ async def create_order(
     sold_out: SoldOutNotes | None = None,
 ) -> Order:
     buyer = await _buyer(session, actor, buyer_email)
-    _check_items_shape(items)
+    check_items_shape(items)
     type_ids = [i.ticket_type_id for i in items]
     key_id = None
     if idempotency_key is not None:
@@ -145,7 +145,7 @@ async def create_order(
     member = private and sale.organization_id in await readable_organization_ids(
         session, actor, Permission.EVENTS_READ
     )
-    _check_items(items, types, hold, member, now)
+    check_items(items, types, hold, member, now)
     await _check_buyer_limits(session, buyer, items, types)
 
     order_id = new_id()
@@ -248,35 +248,19 @@ async def create_order(
         discount, promo_code_id = redemption.discount, redemption.code_id
     totals = compute_totals(subtotal=subtotal, discount=discount, policy=fees)
 
-    order = Order(
-        id=order_id,
-        organization_id=sale.organization_id,
-        event_id=sale.event_id,
+    order = new_order(
+        order_id=order_id,
+        sale=sale,
         occurrence_id=occurrence_id,
-        buyer_user_id=buyer.user_id,
-        buyer_email=buyer.email,
-        status=OrderStatus.PENDING,
+        buyer=buyer,
         currency=currency,
-        subtotal_minor=totals.subtotal,
-        discount_minor=totals.discount,
-        platform_fee_minor=totals.platform_fee,
-        provider_fee_minor=totals.provider_fee,
-        fees_minor=totals.fees,
-        total_minor=totals.total,
-        refunded_minor=0,
+        totals=totals,
         promo_code_id=promo_code_id,
         hold_id=hold.id if hold else None,
         expires_at=expires_at,
-        dispute_status=DisputeStatus.NONE,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
-    # Plain INSERTs: this is the hot path of a flash sale, and the unit of work's
-    # bookkeeping would cost more than the statements themselves.
-    await session.execute(insert(Order), [_columns(order)])
-    await session.execute(
-        insert(OrderItem), [_columns(i) for i in _order_items(order_id, lines, types, hold)]
-    )
+    await insert_orders(session, [order], order_items(order_id, lines, types, hold))
     if key_id is not None:
         await idempotency.record_result(session, key_id=key_id, order_id=order_id)
     await emit(
@@ -295,6 +279,54 @@ async def create_order(
         await lifecycle.confirm(session, order=persisted, now=now)
         return persisted
     return order
+
+
+def new_order(
+    *,
+    order_id: uuid.UUID,
+    sale: SaleContext,
+    occurrence_id: uuid.UUID,
+    buyer: Buyer,
+    currency: str,
+    totals: Totals,
+    promo_code_id: uuid.UUID | None,
+    hold_id: uuid.UUID | None,
+    expires_at: datetime,
+    now: datetime,
+) -> Order:
+    """A pending order, not yet stored (see `insert_orders`)."""
+    return Order(
+        id=order_id,
+        organization_id=sale.organization_id,
+        event_id=sale.event_id,
+        occurrence_id=occurrence_id,
+        buyer_user_id=buyer.user_id,
+        buyer_email=buyer.email,
+        status=OrderStatus.PENDING,
+        currency=currency,
+        subtotal_minor=totals.subtotal,
+        discount_minor=totals.discount,
+        platform_fee_minor=totals.platform_fee,
+        provider_fee_minor=totals.provider_fee,
+        fees_minor=totals.fees,
+        total_minor=totals.total,
+        refunded_minor=0,
+        promo_code_id=promo_code_id,
+        hold_id=hold_id,
+        expires_at=expires_at,
+        dispute_status=DisputeStatus.NONE,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def insert_orders(
+    session: AsyncSession, orders: Sequence[Order], items: Sequence[OrderItem]
+) -> None:
+    """Plain INSERTs (one statement per table, however many orders): this is the hot path
+    of a flash sale, and the unit of work's bookkeeping would cost more than the rows."""
+    await session.execute(insert(Order), [_columns(o) for o in orders])
+    await session.execute(insert(OrderItem), [_columns(i) for i in items])
 
 
 def _columns(row: Order | OrderItem) -> dict[str, object]:
@@ -333,6 +365,21 @@ async def _sale(
             Permission.ORDERS_WRITE,
             not_found=EventNotFound(field="eventId"),
         )
+    check_on_sale(sale, actor=actor, buyer=buyer, occurrence_id=occurrence_id, items=items, now=now)
+    return sale
+
+
+def check_on_sale(
+    sale: SaleContext,
+    *,
+    actor: Actor,
+    buyer: Buyer,
+    occurrence_id: uuid.UUID | None,
+    items: Sequence[ItemRequest],
+    now: datetime,
+) -> None:
+    """The rules an order must meet against a published event, that need no database:
+    guest checkout, one date that is not over, every ticket type of this event."""
     if buyer.user_id is None and actor.api_key_id is None and not sale.guest_checkout:
         raise Forbidden("This event sells to signed-in buyers only.")
     if not sale.occurrence_ids:
@@ -350,10 +397,9 @@ async def _sale(
         raise TicketTypeNotFound(
             "No such ticket type for this event.", field=["items", str(missing[0]), "ticketTypeId"]
         )
-    return sale
 
 
-def _check_items_shape(items: Sequence[ItemRequest]) -> None:
+def check_items_shape(items: Sequence[ItemRequest]) -> None:
     checks = Validator()
     checks.check(0 < len(items) <= MAX_ITEMS, "items", f"Order 1 to {MAX_ITEMS} ticket types.")
     seen: set[uuid.UUID] = set()
@@ -377,7 +423,7 @@ async def _hold(session: AsyncSession, token: str, now: datetime) -> holds.Hold:
     return hold
 
 
-def _check_items(
+def check_items(
     items: Sequence[ItemRequest],
     types: dict[uuid.UUID, TypeOnSale],
     hold: holds.Hold | None,
@@ -463,7 +509,7 @@ async def _check_buyer_limits(
             )
 
 
-def _order_items(
+def order_items(
     order_id: uuid.UUID,
     lines: Sequence[tuple[ItemRequest, PriceLine]],
     types: dict[uuid.UUID, TypeOnSale],

@@ -6,6 +6,7 @@ money as minor units plus currency, times in ISO 8601."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -41,3 +42,19 @@ async def emit(
     )
     after_commit(session, OutboxAppended())
     return event
+
+
+async def emit_many(
+    session: AsyncSession, events: Sequence[tuple[str, uuid.UUID | None, Mapping[str, Any]]]
+) -> None:
+    """Append several events, (type, organization id, payload) each, in one INSERT."""
+    if not events:
+        return
+    await session.execute(
+        insert(OutboxEvent),
+        [
+            {"id": new_id(), "organization_id": org, "event_type": kind, "payload": dict(payload)}
+            for kind, org, payload in events
+        ],
+    )
+    after_commit(session, OutboxAppended())

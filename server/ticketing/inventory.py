@@ -278,3 +278,31 @@ async def available_units(session: AsyncSession, *, inventory_id: uuid.UUID, now
         return 0
     rows = await availability(session, now=now, ticket_type_ids=[ticket_type_id])
     return next((r.available for r in rows if r.inventory_id == inventory_id), 0)
+
+
+_TAKE_UP_TO = text(
+    """
+    UPDATE inventory AS i SET reserved = i.reserved + x.take
+    FROM (
+        SELECT id, LEAST(:n, quantity - sold - reserved - held) AS take
+        FROM inventory WHERE id = :id FOR UPDATE
+    ) AS x
+    WHERE i.id = x.id AND x.take > 0
+    RETURNING x.take
+    """
+)
+
+
+async def take_up_to(
+    session: AsyncSession, *, inventory_id: uuid.UUID, quantity: int, now: datetime
+) -> int:
+    """Reserve as many of `quantity` units as are left (for a batch of orders that share
+    one transaction); returns how many. Rows whose occurrence has a capacity are not for
+    this (the batch caller sends those through `take`). A short row first releases what
+    has expired on it, exactly once, as `take` does."""
+    taken = int(await session.scalar(_TAKE_UP_TO, {"id": inventory_id, "n": quantity}) or 0)
+    if taken < quantity and await release_expired(session, inventory_id=inventory_id, now=now):
+        taken += int(
+            await session.scalar(_TAKE_UP_TO, {"id": inventory_id, "n": quantity - taken}) or 0
+        )
+    return taken
