@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.actor import Actor
 from server.events.models import Event, EventOccurrence
 from server.events.queries import get_event
+from server.events.workflow import is_public
 from server.live.channels import Scope
 from server.orders.models import Order
 from server.orders.service import get_order
-from server.ticketing.access import PUBLIC_STATUSES, can_read_private, event_for_read
+from server.ticketing.access import can_read_private, event_for_read
 from server.ticketing.availability import Availability, availability
 from server.ticketing.errors import OccurrenceNotFound
 from server.ticketing.models import TicketType, Visibility
@@ -94,7 +95,7 @@ async def event_views(
     )
     return EventViews(
         exists=True,
-        public=event.status in PUBLIC_STATUSES,
+        public=is_public(event.status, event.published_at),
         member_rows=rows,
         public_rows=[r for r in rows if r.ticket_type_id not in private],
     )

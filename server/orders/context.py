@@ -16,7 +16,7 @@ from server.ticketing.models import Visibility
 
 _QUERY = text(
     """
-    SELECT e.organization_id, e.status, e.guest_checkout,
+    SELECT e.organization_id, e.status, e.guest_checkout, e.published_at,
            o.id AS occurrence_id, o.ends_at AS occurrence_ends_at, o.capacity AS capacity,
            t.id AS type_id, t.name, t.price_minor, t.currency, t.min_per_order, t.max_per_order,
            t.max_per_buyer, t.sales_start, t.sales_end, t.visibility, t.sections,
@@ -56,6 +56,7 @@ class SaleContext:
     event_id: uuid.UUID
     organization_id: uuid.UUID
     status: EventStatus
+    published_at: datetime | None
     guest_checkout: bool
     occurrence_ids: frozenset[uuid.UUID]
     occurrence_ends_at: datetime | None
@@ -104,6 +105,7 @@ async def sale_context(
         event_id=event_id,
         organization_id=first.organization_id,
         status=EventStatus(first.status),
+        published_at=first.published_at,
         guest_checkout=bool(first.guest_checkout),
         occurrence_ids=occurrences,
         occurrence_ends_at=first.occurrence_ends_at if len(occurrences) == 1 else None,

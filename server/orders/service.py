@@ -15,7 +15,9 @@ from server.auth.models import User
 from server.auth.service import validate_email
 from server.db import after_commit
 from server.errors import DomainError, Forbidden, NotFound, ValidationError, Validator
+from server.events.errors import EventNotFound
 from server.events.models import EventStatus
+from server.events.workflow import is_public
 from server.ids import new_id
 from server.orders import idempotency, lifecycle
 from server.orders.context import SaleContext, TypeOnSale, sale_context
@@ -34,7 +36,6 @@ from server.orders.soldout import SoldOutNotes
 from server.organizations.access import Permission, authorize, readable_organization_ids
 from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
-from server.ticketing.access import EventNotFound
 from server.ticketing.changes import OrderChanged, availability_changing, inventory_changed
 from server.ticketing.errors import HoldExpired, HoldNotFound, SoldOut, TicketTypeNotFound
 from server.ticketing.models import SeatState, Visibility
@@ -353,9 +354,10 @@ async def _sale(
     if sale is None:
         raise EventNotFound(field="eventId")
     if sale.status is not EventStatus.PUBLISHED:
-        readable = await readable_organization_ids(session, actor, Permission.EVENTS_READ)
-        if sale.status is EventStatus.DRAFT and sale.organization_id not in readable:
-            raise EventNotFound(field="eventId")
+        if not is_public(sale.status, sale.published_at):
+            readable = await readable_organization_ids(session, actor, Permission.EVENTS_READ)
+            if sale.organization_id not in readable:
+                raise EventNotFound(field="eventId")
         raise NotOnSale(f"This event is {sale.status.value}; it is not on sale.", field="eventId")
     if actor.api_key_id is not None:
         await authorize(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.db import Database
+from server.events.errors import EventNotFound
 from server.events.models import Event
 from server.ids import new_id
 from server.organizations.access import Permission, authorize
@@ -22,7 +23,6 @@ from server.reports import builders
 from server.reports.errors import ReportNotFound
 from server.reports.models import Report, ReportKind, ReportStatus
 from server.storage import Storage
-from server.ticketing.access import EventNotFound
 
 log = structlog.get_logger("eventapi.reports")
 

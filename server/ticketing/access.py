@@ -8,32 +8,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.errors import NotFound
-from server.events.models import Event, EventStatus
-from server.organizations.access import Grant, Permission, authorize, readable_organization_ids
+from server.events import access as events_access
+from server.events.errors import EventNotFound
+from server.events.models import Event
+from server.organizations.access import Grant, Permission, readable_organization_ids
 from server.ticketing.errors import TicketTypeNotFound
 from server.ticketing.models import TicketType
-
-
-class EventNotFound(NotFound):
-    message = "No such event."
 
 
 async def event_for_write(
     session: AsyncSession, actor: Actor, event_id: uuid.UUID, *, field: str = "eventId"
 ) -> tuple[Event, Grant]:
-    """The event, locked (ticket types and occurrences change under this lock), after
-    checking the caller may change it."""
-    org_id = await session.scalar(select(Event.organization_id).where(Event.id == event_id))
-    if org_id is None:
-        raise EventNotFound(field=field)
-    grant = await authorize(
-        session, actor, org_id, Permission.EVENTS_WRITE, not_found=EventNotFound(field=field)
-    )
-    event = await session.scalar(select(Event).where(Event.id == event_id).with_for_update())
-    if event is None:
-        raise EventNotFound(field=field)
-    return event, grant
+    """The event, locked: ticket types change under the same lock as occurrences."""
+    return await events_access.event_for_write(session, actor, event_id, field=field)
 
 
 async def ticket_type_for_write(
@@ -54,9 +41,6 @@ async def ticket_type_for_write(
     return ticket_type, event
 
 
-PUBLIC_STATUSES = frozenset({EventStatus.PUBLISHED, EventStatus.COMPLETED, EventStatus.CANCELLED})
-
-
 async def can_read_private(session: AsyncSession, actor: Actor, organization_id: uuid.UUID) -> bool:
     """Members (staff and up) and API keys with events:read see drafts and private types."""
     return organization_id in await readable_organization_ids(
@@ -65,12 +49,19 @@ async def can_read_private(session: AsyncSession, actor: Actor, organization_id:
 
 
 async def event_for_read(session: AsyncSession, actor: Actor, event_id: uuid.UUID) -> Event:
-    """A public event for anyone; a draft only for its organization's members."""
+    """A public event for anyone; a draft (or a never-published cancelled event) only for
+    its organization's members: the events domain's rule (`check_readable`)."""
     event = await session.get(Event, event_id)
     if event is None:
         raise EventNotFound(field="eventId")
-    if event.status not in PUBLIC_STATUSES and not await can_read_private(
-        session, actor, event.organization_id
-    ):
-        raise EventNotFound(field="eventId")
+    try:
+        await events_access.check_readable(
+            session,
+            actor,
+            organization_id=event.organization_id,
+            status=event.status,
+            published_at=event.published_at,
+        )
+    except EventNotFound:
+        raise EventNotFound(field="eventId") from None
     return event

@@ -10,8 +10,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.events.errors import EventNotFound
 from server.events.models import EventOccurrence
-from server.ticketing.access import EventNotFound, can_read_private, event_for_read
+from server.ticketing.access import can_read_private, event_for_read
 from server.ticketing.availability import Availability, availability
 from server.ticketing.errors import OccurrenceNotFound
 from server.ticketing.holds import hold_for_token
