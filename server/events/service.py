@@ -250,11 +250,13 @@ async def update_event(
 
 
 def _outbox_payload(event: Event, **extra: Any) -> dict[str, Any]:
+    """The data of event.* outbox events (and so of integrators' webhooks): camelCase keys,
+    like every other event type."""
     return {
-        "event_id": str(event.id),
+        "eventId": str(event.id),
         "slug": event.slug,
         "title": event.title,
-        "organization_id": str(event.organization_id),
+        "organizationId": str(event.organization_id),
         **extra,
     }
 

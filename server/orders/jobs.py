@@ -171,9 +171,7 @@ async def _full_refund(ctx: JobContext, order_id: uuid.UUID) -> uuid.UUID | None
 
 
 async def _on_event_cancelled(ctx: ConsumerContext, event: OutboxEvent) -> None:
-    event_id = (
-        event.payload.get("eventId") or event.payload.get("event_id") or event.payload.get("id")
-    )
+    event_id = event.payload.get("eventId")
     if event_id:
         enqueue_after_commit(
             ctx.session, refund_cancelled_event, str(event_id), job_id=f"refund-event:{event_id}"

@@ -258,10 +258,10 @@ async def test_publish_then_complete_emits_the_published_event(
         (
             "event.published",
             {
-                "event_id": event["id"],
+                "eventId": event["id"],
                 "slug": event["slug"],
                 "title": "Jazz Night",
-                "organization_id": org.id,
+                "organizationId": org.id,
             },
         )
     ]
@@ -287,10 +287,10 @@ async def test_cancelling_records_the_reason_and_emits_event_cancelled(
     assert (await outbox(db))[-1] == (
         "event.cancelled",
         {
-            "event_id": event["id"],
+            "eventId": event["id"],
             "slug": event["slug"],
             "title": "Jazz Night",
-            "organization_id": org.id,
+            "organizationId": org.id,
             "reason": "Storm warning",
         },
     )
