@@ -15,7 +15,15 @@ from typing import Any
 
 import orjson
 import structlog
-from graphql import ExecutionResult, GraphQLError, OperationType
+from graphql import (
+    BREAK,
+    ExecutionResult,
+    GraphQLError,
+    OperationType,
+    StringValueNode,
+    Visitor,
+    visit,
+)
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -128,6 +136,44 @@ def _validate_params(data: Any) -> GraphQLParams:
     if extensions is not None and not isinstance(extensions, dict):
         raise HTTPError(400, "`extensions` must be an object.")
     return GraphQLParams(query, variables, operation_name, extensions)
+
+
+NUL_MESSAGE = "Text may not contain NUL characters (U+0000)."
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class _NulFinder(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        if "\x00" in node.value:
+            self.found = True
+            return BREAK
+        return None
+
+
+def refuse_nul_characters(query: str, prepared: Prepared, variables: Any) -> None:
+    """PostgreSQL text cannot hold U+0000; refused here once for every field, rather than
+    failing inside whichever statement first receives it."""
+    if _has_nul(variables):
+        raise HTTPError(400, NUL_MESSAGE, "BAD_USER_INPUT")
+    if prepared.document is None or "\\u" not in query:
+        return  # a literal can only carry U+0000 as an escape sequence
+    finder = _NulFinder()
+    visit(prepared.document, finder)
+    if finder.found:
+        raise HTTPError(400, NUL_MESSAGE, "BAD_USER_INPUT")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -256,6 +302,7 @@ class GraphQLHTTPHandler:
             query = await self._resolve_query(params, state, actor)
             prepared = self.executor.prepare(query)
             op_type = self._check_operation(request, prepared, params)
+            refuse_nul_characters(query, prepared, params.variables)
         except HTTPError as error:
             response = self._error_response(error, media, request_id)
             if rate is not None:

@@ -406,3 +406,46 @@ async def test_long_documents_are_answered_but_not_kept_in_the_parse_cache(
     assert response.json()["data"]["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
     assert query not in executor._cache
     assert all(len(cached) <= 20_000 for cached in executor._cache)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "query": "mutation($i: LoginInput!) { login(input: $i) { errors { code } } }",
+            "variables": {"i": {"email": "a\u0000b@example.com", "password": "x"}},
+        },
+        {
+            "query": "mutation($i: RegisterInput!) { register(input: $i) { errors { code } } }",
+            "variables": {
+                "i": {"email": "n@example.com", "password": "long enough", "name": "\u0000"}
+            },
+        },
+        {
+            "query": 'mutation { login(input: {email: "a\\u0000b", password: "x"}) { errors { code } } }'
+        },
+        {
+            "query": 'mutation { login(input: {email: "a\\u{0}b", password: "x"}) { errors { code } } }'
+        },
+        {"query": "{ me { id } }", "variables": {"\u0000": 1}},
+    ],
+    ids=["variable", "nested-variable", "literal-escape", "literal-braced-escape", "variable-name"],
+)
+async def test_nul_characters_are_bad_input_and_change_nothing(
+    client: httpx.AsyncClient, db: Database, body: dict[str, Any]
+) -> None:
+    response = await post(client, body)
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "NUL" in error["message"]
+    assert await user_count(db) == 0
+
+
+async def test_an_escaped_backslash_u_is_ordinary_text(client: httpx.AsyncClient) -> None:
+    query = 'mutation { login(input: {email: "a\\\\u0000b@example.com", password: "x"}) { errors { code } } }'
+
+    response = await post(client, {"query": query})
+
+    assert response.json()["data"]["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
