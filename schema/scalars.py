@@ -4,7 +4,7 @@ rather than guessed at."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 
@@ -18,6 +18,12 @@ def parse_datetime(value: object) -> datetime:
         raise ValueError(f"{value!r} is not an ISO 8601 date-time.") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(f"{value!r} has no UTC offset; add one, e.g. +00:00 or Z.")
+    try:
+        # 0001-01-01T00:00+05:00 and 9999-12-31T23:00-05:00 parse, but have no UTC
+        # equivalent within years 1 to 9999, so the database driver could not take them.
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range: years 1 to 9999 in UTC.") from None
     return parsed
 
 
