@@ -291,6 +291,9 @@ class LiveHub:
             except Exception as exc:
                 log.debug("closing live pub/sub connection failed", error=repr(exc))
 
+    def _retry_sync_later(self, delay: float = 1.0) -> None:
+        asyncio.get_running_loop().call_later(delay, self._sync_wanted.set)
+
     async def _sync_loop(self) -> None:
         """Make Redis's subscriptions match the channels that local subscribers watch."""
         while True:
@@ -316,8 +319,17 @@ class LiveHub:
                             self._awaiting[channel] = self._awaiting.get(channel, 0) + 1
                         await pubsub.subscribe(*adding)
                 except Exception as exc:
-                    # The connection loop notices the same failure and starts over.
+                    # Usually the connection is gone, and the connection loop starts over;
+                    # otherwise the same changes are tried again shortly.
                     log.warning("live pub/sub command failed", error=repr(exc))
+                    self._subscribed -= set(adding)
+                    for channel in adding:
+                        left = self._awaiting.get(channel, 0) - 1
+                        if left > 0:
+                            self._awaiting[channel] = left
+                        else:
+                            self._awaiting.pop(channel, None)
+                    self._retry_sync_later()
 
 
 def _text(value: object) -> str:
