@@ -5,7 +5,7 @@ the only way back, so the currency's exponent is applied in exactly one place.""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from server.errors import ValidationError
 
@@ -25,6 +25,7 @@ EXPONENTS: dict[str, int] = {
     **{c: 3 for c in _THREE_DECIMAL.split()},
 }
 MAX_MINOR = 10**15  # far above any ticket price; keeps sums inside 64-bit columns
+_MAX_DIGITS = len(str(MAX_MINOR)) - 1  # Decimal.adjusted() of the largest amount in any currency
 
 
 def is_currency(code: str) -> bool:
@@ -47,15 +48,22 @@ def to_minor(
 ) -> int:
     """An amount in major units (e.g. "12.50" USD) as minor units (1250). Refuses more
     decimal places than the currency has, negatives, and absurd sizes."""
-    try:
-        scaled = amount * (Decimal(10) ** exponent(currency))
-        if not amount.is_finite() or scaled != scaled.to_integral_value():
-            raise ValidationError(
-                f"{currency} amounts have at most {exponent(currency)} decimal places.", field=field
-            )
-    except InvalidOperation:
-        raise ValidationError("Not a valid amount.", field=field) from None
-    minor = int(scaled)
+    places = exponent(currency)
+    if not amount.is_finite():
+        raise ValidationError("Not a valid amount.", field=field)
+    # Size and decimal places are read from the digits, before any arithmetic: scaling
+    # 1e999999 overflows the decimal context, and 1e-1000100 underflows to a silent zero.
+    if amount != 0 and amount.adjusted() > _MAX_DIGITS:
+        message = "The amount must be positive." if amount < 0 else "The amount is too large."
+        raise ValidationError(message, field=field)
+    _, digits, exp = amount.as_tuple()
+    assert isinstance(exp, int)  # finite
+    beyond = -exp - places  # digits past the currency's last decimal place
+    if beyond > 0 and any(digits[max(0, len(digits) - beyond) :]):
+        raise ValidationError(
+            f"{currency} amounts have at most {places} decimal places.", field=field
+        )
+    minor = int(amount.scaleb(places))
     if minor < 0 or (minor == 0 and not allow_zero):
         raise ValidationError("The amount must be positive.", field=field)
     if minor > MAX_MINOR:

@@ -59,6 +59,22 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[str, list[str]]]]] = {
         },
         [(V, ["amountOff", "amount"])],
     ),
+    "fixed amount of an absurd size": (
+        {
+            "kind": "FIXED_AMOUNT",
+            "percentOff": ...,
+            "amountOff": {"amount": "1e999999", "currency": "USD"},
+        },
+        [(V, ["amountOff", "amount"])],
+    ),
+    "fixed amount that is not a number": (
+        {
+            "kind": "FIXED_AMOUNT",
+            "percentOff": ...,
+            "amountOff": {"amount": "NaN", "currency": "USD"},
+        },
+        [(V, ["amountOff", "amount"])],
+    ),
     "fixed amount in an unknown currency": (
         {
             "kind": "FIXED_AMOUNT",
