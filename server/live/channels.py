@@ -7,7 +7,6 @@ current state, never to an old one."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 
 import orjson
 
@@ -50,11 +49,3 @@ def merge_scopes(a: Scope, b: Scope) -> Scope:
     if a is None or b is None:
         return None
     return a | b
-
-
-def scope_of(occurrence_ids: Iterable[uuid.UUID | None]) -> Scope:
-    """A change without an occurrence touches every date of the event."""
-    ids = list(occurrence_ids)
-    if any(o is None for o in ids):
-        return None
-    return frozenset(o for o in ids if o is not None)
