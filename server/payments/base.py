@@ -19,6 +19,7 @@ buyer or organizer can read; provider SDK exceptions never escape.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from server.money import MAX_MINOR, normalize_currency
-from server.payments.errors import InvalidPaymentRequest
+from server.payments.errors import InvalidPaymentRequest, MalformedWebhook
 
 
 class ProviderName(StrEnum):
@@ -201,6 +202,17 @@ def check_amount(amount_minor: int, currency: str, *, field_name: str = "amount"
     if amount_minor > MAX_MINOR:
         raise InvalidPaymentRequest("The amount is too large.", field=field_name)
     return normalized
+
+
+def load_webhook_json(raw_body: bytes) -> Any:
+    """A verified webhook body as JSON; whatever it holds is the normalizer's to check.
+    Nesting deep enough to exhaust the parser's recursion is as malformed as bad syntax."""
+    try:
+        return json.loads(raw_body)
+    except UnicodeDecodeError:
+        raise MalformedWebhook("The webhook body is not UTF-8 text.") from None
+    except (ValueError, RecursionError):
+        raise MalformedWebhook("The webhook body is not a JSON object.") from None
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

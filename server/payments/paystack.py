@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -40,11 +39,11 @@ from server.payments.base import (
     RefundStatus,
     check_amount,
     header,
+    load_webhook_json,
 )
 from server.payments.errors import (
     InvalidPaymentRequest,
     InvalidSignature,
-    MalformedWebhook,
     PaymentError,
     ProviderUnavailable,
 )
@@ -184,13 +183,7 @@ class PaystackProvider(PaymentProvider):
         expected = sign(raw_body, self._secret_key)
         if not hmac.compare_digest(expected, signature.strip().lower()):
             raise InvalidSignature("Invalid Paystack signature.")
-        try:
-            event = json.loads(raw_body)
-        except UnicodeDecodeError:
-            raise MalformedWebhook("The webhook body is not UTF-8 text.") from None
-        except ValueError:
-            raise MalformedWebhook("The webhook body is not a JSON object.") from None
-        return paystack_events.normalize(event)
+        return paystack_events.normalize(load_webhook_json(raw_body))
 
     def processing_fee(self, amount_minor: int, currency: str) -> int:
         return FEES.get(currency.upper(), INTERNATIONAL_FEE).fee(amount_minor)

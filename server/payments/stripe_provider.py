@@ -14,7 +14,6 @@ event loop). `STRIPE_API_BASE` points the SDK elsewhere (the tests' fake Stripe)
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
@@ -32,6 +31,7 @@ from server.payments.base import (
     RefundStatus,
     check_amount,
     header,
+    load_webhook_json,
 )
 from server.payments.errors import (
     InvalidSignature,
@@ -214,11 +214,7 @@ class StripeProvider(PaymentProvider):
             raise InvalidSignature(f"Invalid Stripe signature: {exc.user_message}") from None
         except UnicodeDecodeError:
             raise MalformedWebhook("The webhook body is not UTF-8 text.") from None
-        try:
-            event = json.loads(raw_body)
-        except ValueError:
-            raise MalformedWebhook("The webhook body is not a JSON object.") from None
-        return stripe_events.normalize(event)
+        return stripe_events.normalize(load_webhook_json(raw_body))
 
     def processing_fee(self, amount_minor: int, currency: str) -> int:
         return FEES.get(currency.upper(), DEFAULT_FEE).fee(amount_minor)

@@ -46,6 +46,7 @@ from server.payments.base import (
     RefundStatus,
     check_amount,
     header,
+    load_webhook_json,
 )
 from server.payments.errors import InvalidPaymentRequest, InvalidSignature, MalformedWebhook
 
@@ -202,13 +203,7 @@ class TestProvider(PaymentProvider):
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         self._verify(raw_body, header(headers, SIGNATURE_HEADER))
-        try:
-            event = json.loads(raw_body)
-        except UnicodeDecodeError:
-            raise MalformedWebhook("The webhook body is not UTF-8 text.") from None
-        except ValueError:
-            raise MalformedWebhook("The webhook body is not a JSON object.") from None
-        return normalize(event)
+        return normalize(load_webhook_json(raw_body))
 
     def processing_fee(self, amount_minor: int, currency: str) -> int:
         return 0

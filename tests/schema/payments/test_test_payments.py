@@ -162,6 +162,26 @@ async def test_test_webhooks_signed_with_another_key_are_refused(
     assert await stored_events(db) == []
 
 
+async def test_a_signed_webhook_nested_too_deep_gets_400_and_stores_nothing(
+    payments_http: httpx.AsyncClient, payment_settings: Settings, db: Database
+) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    key = test_provider.signing_key(payment_settings)
+
+    response = await payments_http.post(
+        "/webhooks/test",
+        content=body,
+        headers={"X-Test-Signature": test_provider.sign_payload(body, key)},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "MALFORMED_WEBHOOK",
+        "message": "The webhook body is not a JSON object.",
+    }
+    assert await stored_events(db) == []
+
+
 async def test_with_test_payments_off_the_test_routes_do_not_exist(
     make_settings: Callable[..., Settings], db: Database
 ) -> None:

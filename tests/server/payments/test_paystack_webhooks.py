@@ -113,6 +113,7 @@ async def test_the_signature_header_name_and_hex_case_do_not_matter(
     [
         (b"not json", "The webhook body is not a JSON object."),
         (b"[1, 2]", "The webhook body is not a JSON object."),
+        (b"[" * 100_000 + b"]" * 100_000, "The webhook body is not a JSON object."),
         (b'{"data": {}}', "The Paystack event is missing event."),
         (b'{"event": "charge.success"}', "The Paystack event is missing data."),
         (

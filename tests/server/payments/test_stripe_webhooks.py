@@ -119,6 +119,17 @@ async def test_a_signed_body_that_is_not_json_is_malformed(fake_stripe: FakeStri
     assert caught.value.message == "The webhook body is not a JSON object."
 
 
+async def test_a_signed_body_nested_past_the_parsers_limit_is_malformed(
+    fake_stripe: FakeStripe,
+) -> None:
+    body, headers = fake_stripe.signed(b"[" * 100_000 + b"]" * 100_000)
+
+    with pytest.raises(MalformedWebhook) as caught:
+        provider(fake_stripe).parse_webhook(body, headers)
+
+    assert caught.value.message == "The webhook body is not a JSON object."
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
