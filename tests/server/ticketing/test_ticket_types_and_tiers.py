@@ -176,11 +176,19 @@ async def test_a_quantity_tier_sells_its_last_units_and_the_rest_at_base_price(
 
     async with db.transaction() as session:
         first = await pricing.take_price_lines(
-            session, ticket_type_id=ticket_type.id, base_price=ticket_type.price_minor, quantity=3, now=utcnow()
+            session,
+            ticket_type_id=ticket_type.id,
+            base_price=ticket_type.price_minor,
+            quantity=3,
+            now=utcnow(),
         )
     async with db.transaction() as session:
         second = await pricing.take_price_lines(
-            session, ticket_type_id=ticket_type.id, base_price=ticket_type.price_minor, quantity=4, now=utcnow()
+            session,
+            ticket_type_id=ticket_type.id,
+            base_price=ticket_type.price_minor,
+            quantity=4,
+            now=utcnow(),
         )
     tiers = await _tiers(db, ticket_type)
 
