@@ -204,11 +204,24 @@ def check_amount(amount_minor: int, currency: str, *, field_name: str = "amount"
     return normalized
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def load_webhook_json(raw_body: bytes) -> Any:
     """A verified webhook body as JSON; whatever it holds is the normalizer's to check.
-    Nesting deep enough to exhaust the parser's recursion is as malformed as bad syntax."""
+    Nesting deep enough to exhaust the parser's recursion is as malformed as bad syntax,
+    and so are NaN, Infinity and numbers like 1e999: the event is stored as JSONB, which
+    has no such values."""
     try:
-        return json.loads(raw_body)
+        return json.loads(raw_body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
         raise MalformedWebhook("The webhook body is not UTF-8 text.") from None
     except (ValueError, RecursionError):

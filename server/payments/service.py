@@ -10,8 +10,10 @@ delivery applies the event instead.
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -22,12 +24,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db import EFFECTS_KEY
 from server.errors import DomainError, DomainErrors
 from server.ids import new_id
+from server.money import MAX_MINOR
 from server.payments.base import ProviderEvent
 from server.payments.errors import MalformedWebhook
 from server.payments.events import handler_for
 from server.payments.models import PaymentEvent
 
-MAX_TEXT = {"event_id": 255, "event_type": 64, "reference": 255, "provider_ref": 255}
+# The columns each value is stored in (payment_events; refunds.provider_ref for refund_ref).
+MAX_TEXT = {
+    "event_id": 255,
+    "event_type": 64,
+    "reference": 255,
+    "provider_ref": 255,
+    "refund_ref": 128,
+    "currency": 3,
+}
+AMOUNTS = ("amount_minor", "refunded_total_minor")
+# \u0000 in JSON text, unless its backslash is itself escaped (the six characters \u0000)
+_ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 class Outcome(StrEnum):
@@ -47,7 +61,7 @@ class Receipt:
 
 
 async def record_event(session: AsyncSession, *, event: ProviderEvent, now: datetime) -> Receipt:
-    _check_sizes(event)
+    event = storable(event)
     inserted = await session.execute(
         insert(PaymentEvent)
         .values(
@@ -107,8 +121,33 @@ async def _apply(
     return Outcome.APPLIED, None, None
 
 
-def _check_sizes(event: ProviderEvent) -> None:
+def storable(event: ProviderEvent) -> ProviderEvent:
+    """The event as PostgreSQL can store it, or MalformedWebhook (answered with 400).
+    Identifiers and amounts that do not fit their columns are refused. PostgreSQL text
+    cannot hold U+0000: in an identifier it is refused, while in the free text a provider
+    relays (a failure message, a buyer's name in the payload) it becomes U+FFFD, so that
+    a real payment is never turned away for it."""
     for name, limit in MAX_TEXT.items():
         value = getattr(event, name)
-        if value is not None and len(value) > limit:
+        if value is None:
+            continue
+        if len(value) > limit:
             raise MalformedWebhook(f"The event's {name} is longer than {limit} characters.")
+        if "\x00" in value:
+            raise MalformedWebhook(f"The event's {name} contains a NUL character.")
+    for name in AMOUNTS:
+        amount = getattr(event, name)
+        if amount is not None and not 0 <= amount <= MAX_MINOR:
+            raise MalformedWebhook(f"The event's {name} is out of range.")
+    try:
+        payload = json.dumps(event.raw)
+    except RecursionError:  # nested just short of what the parser refuses
+        raise MalformedWebhook("The webhook body is not a JSON object.") from None
+    message = event.failure_message
+    if "\\u0000" not in payload and (message is None or "\x00" not in message):
+        return event
+    return replace(
+        event,
+        raw=json.loads(_ESCAPED_NUL.sub(r"\1\\ufffd", payload)),
+        failure_message=message.replace("\x00", "\ufffd") if message is not None else None,
+    )

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import httpx
 from sqlalchemy import text
 
 from server.clock import utcnow
+from server.config import Settings
 from server.db import Database
 from server.orders import lifecycle
+from server.payments import test_provider
 from tests.fakes.stripe_server import FakeStripe
 from tests.support import commerce, factories
 from tests.support.gql import GraphQLClient, payload_errors
@@ -386,3 +389,40 @@ async def test_a_late_payment_whose_promo_code_ran_out_is_refunded(
             text("SELECT used FROM promo_codes WHERE lower(code) = 'late25'")
         )
     assert used == 1
+
+
+async def test_a_provider_failure_message_with_a_nul_character_is_kept_readable(
+    gql: GraphQLClient, client: httpx.AsyncClient, settings: Settings, db: Database
+) -> None:
+    sale = await commerce.sale(gql, quantity=10)
+    buyer = await factories.register(gql)
+    order = (await commerce.order(gql, sale, 1, token=buyer.token))["order"]
+    created = await gql(
+        commerce.CREATE_PAYMENT,
+        {"input": {"orderId": order["id"], "provider": "TEST"}},
+        token=buyer.token,
+    )
+    key = test_provider.signing_key(settings)
+    intent = test_provider.TestProvider(key=key).decode_client_secret(
+        created["createPayment"]["payment"]["clientSecret"]
+    )
+    body = json.dumps(
+        test_provider.build_event("payment.failed", intent, message="Card\x00declined")
+    ).encode()
+
+    response = await client.post(
+        "/webhooks/test",
+        content=body,
+        headers={test_provider.SIGNATURE_HEADER: test_provider.sign_payload(body, key)},
+    )
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "applied")
+    seen = await gql(
+        "query($id: ID!) { order(id: $id) { status payments { status failureReason } } }",
+        {"id": order["id"]},
+        token=buyer.token,
+    )
+    assert seen["order"] == {
+        "status": "PENDING",
+        "payments": [{"status": "FAILED", "failureReason": "Card\ufffddeclined"}],
+    }

@@ -168,3 +168,46 @@ async def test_oversized_identifiers_are_malformed_and_store_nothing(db: Databas
     assert caught.value.message == "The event's event_id is longer than 255 characters."
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(PaymentEvent)) == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"currency": "USDX"}, "The event's currency is longer than 3 characters."),
+        ({"refund_ref": "r" * 129}, "The event's refund_ref is longer than 128 characters."),
+        ({"event_id": "evt_\x00"}, "The event's event_id contains a NUL character."),
+        ({"reference": "pay\x00"}, "The event's reference contains a NUL character."),
+        ({"amount_minor": 2**63}, "The event's amount_minor is out of range."),
+        ({"amount_minor": -1}, "The event's amount_minor is out of range."),
+        ({"refunded_total_minor": 2**70}, "The event's refunded_total_minor is out of range."),
+    ],
+)
+async def test_values_that_do_not_fit_their_columns_are_malformed_and_store_nothing(
+    db: Database, event_recorder: EventRecorder, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MalformedWebhook) as caught:
+        async with db.transaction() as session:
+            await record_event(session, event=event(**overrides), now=utcnow())
+
+    assert caught.value.message == message
+    assert await stored(db) == []
+    assert await applied(db) == []
+
+
+async def test_nul_characters_in_relayed_text_are_stored_as_replacement_characters(
+    db: Database, event_recorder: EventRecorder
+) -> None:
+    raw = {"id": "evt_1", "data": {"name\x00": ["Ada\x00", "a literal \\u0000"]}}
+
+    async with db.transaction() as session:
+        receipt = await record_event(
+            session, event=event(raw=raw, failure_message="Card\x00declined"), now=utcnow()
+        )
+
+    [row] = await stored(db)
+    assert receipt.outcome is Outcome.APPLIED
+    assert row.payload == {
+        "id": "evt_1",
+        "data": {"name\ufffd": ["Ada\ufffd", "a literal \\u0000"]},
+    }
+    assert [a["event_id"] for a in await applied(db)] == ["evt_1"]

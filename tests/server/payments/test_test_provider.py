@@ -173,6 +173,8 @@ async def test_a_tampered_test_body_is_refused() -> None:
     [
         (b"{", "The webhook body is not a JSON object."),
         (b"[" * 100_000 + b"]" * 100_000, "The webhook body is not a JSON object."),
+        (b'{"id": "e", "amount": NaN}', "The webhook body is not a JSON object."),
+        (b'{"id": "e", "amount": 1e999}', "The webhook body is not a JSON object."),
         ({"type": "payment.succeeded", "data": {}}, "The TEST event is missing id."),
         (
             {"id": "e", "type": "payment.succeeded", "data": {}},
