@@ -28,14 +28,17 @@ HANDLER_MODULES: list[str] = [
 ]
 
 Handler = Callable[[AppState, list[Any]], Awaitable[None]]
-_handlers: dict[type, Handler] = {}
+_handlers: dict[type, list[Handler]] = {}
 
 
 def handles(effect_type: type) -> Callable[[Handler], Handler]:
-    """Register the handler for one effect type; it receives all such effects of a commit."""
+    """Register a handler for one effect type (several domains may handle one type); each
+    receives all such effects of a commit, and one failing does not stop the others."""
 
     def register(fn: Handler) -> Handler:
-        _handlers[effect_type] = fn
+        registered = _handlers.setdefault(effect_type, [])
+        if fn not in registered:
+            registered.append(fn)
         return fn
 
     return register
@@ -97,17 +100,12 @@ class EffectRunner:
                 log.exception("after-rollback effect failed", effect=effect_type.__name__)
 
     async def __call__(self, effects: list[object]) -> None:
-        grouped: dict[type, list[Any]] = {}
-        for effect in effects:
-            grouped.setdefault(type(effect), []).append(effect)
-        for effect_type, batch in grouped.items():
-            handler = _handlers.get(effect_type)
-            if handler is None:
-                continue
-            try:
-                await handler(self.state, batch)
-            except Exception:
-                log.exception("after-commit effect failed", effect=effect_type.__name__)
+        for effect_type, batch in _grouped(effects).items():
+            for handler in _handlers.get(effect_type, ()):
+                try:
+                    await handler(self.state, batch)
+                except Exception:
+                    log.exception("after-commit effect failed", effect=effect_type.__name__)
 
 
 def _grouped(effects: list[object]) -> dict[type, list[Any]]:
