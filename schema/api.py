@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.apikeys.mutations import ApiKeyMutations
@@ -24,7 +25,7 @@ from schema.promotions.mutations import PromotionMutations
 from schema.promotions.queries import PromotionQueries
 from schema.reports.mutations import ReportMutations
 from schema.reports.queries import ReportQueries
-from schema.scalars import SCALAR_OVERRIDES
+from schema.scalars import SCALAR_MAP
 from schema.subscriptions import LiveSubscriptions
 from schema.subscriptions.shared import SharedEventExecutor
 from schema.ticketing.mutations import TicketingMutations
@@ -82,7 +83,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[OperationGuards],
         # Subscription events shared by many subscribers are executed once per document.
         execution_context_class=SharedEventExecutor,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 
 def parse_datetime(value: object) -> datetime:
@@ -28,11 +29,10 @@ def parse_datetime(value: object) -> datetime:
 
 
 DateTime = strawberry.scalar(
-    datetime,
     name="DateTime",
     description="An ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T20:00:00+01:00.",
     serialize=lambda value: value.isoformat(),
     parse_value=parse_datetime,
 )
 
-SCALAR_OVERRIDES: dict[object, object] = {datetime: DateTime}
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime}
