@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.actor import Actor
 from server.auth.models import User
 from server.auth.service import normalize_email
+from server.cache import InvalidateTags
+from server.db import after_commit
 from server.errors import AccessError, Forbidden, NotFound, Validator
 from server.ids import new_id
 from server.organizations.access import (
@@ -299,5 +301,7 @@ async def delete_organization(
     for key in keys:
         key.revoked_at = now
         prefixes.append(key.prefix)
+    # Cached public data of the organization's events (tagged organization:<id>) goes too.
+    after_commit(session, InvalidateTags({f"organization:{organization_id}"}))
     await session.flush()
     return prefixes
