@@ -27,22 +27,27 @@ from server.storage import Storage
 log = structlog.get_logger("eventapi.reports")
 
 
-async def request_report(
-    session: AsyncSession, *, actor: Actor, event_id: uuid.UUID, kind: ReportKind
-) -> Report:
-    """Queue a report (the caller enqueues the build after commit)."""
+async def _event_organization(
+    session: AsyncSession, actor: Actor, event_id: uuid.UUID, permission: Permission
+) -> uuid.UUID:
+    """The event's organization, once the actor holds `permission` there; outsiders get
+    the same EventNotFound as for an event that does not exist."""
     organization_id = await session.scalar(
         select(Event.organization_id).where(Event.id == event_id)
     )
     if organization_id is None:
         raise EventNotFound(field="eventId")
     await authorize(
-        session,
-        actor,
-        organization_id,
-        Permission.REPORTS_WRITE,
-        not_found=EventNotFound(field="eventId"),
+        session, actor, organization_id, permission, not_found=EventNotFound(field="eventId")
     )
+    return organization_id
+
+
+async def request_report(
+    session: AsyncSession, *, actor: Actor, event_id: uuid.UUID, kind: ReportKind
+) -> Report:
+    """Queue a report (the caller enqueues the build after commit)."""
+    organization_id = await _event_organization(session, actor, event_id, Permission.REPORTS_WRITE)
     report = Report(
         id=new_id(),
         organization_id=organization_id,
@@ -71,18 +76,7 @@ async def get_report(session: AsyncSession, *, actor: Actor, report_id: uuid.UUI
 
 
 async def list_reports(session: AsyncSession, *, actor: Actor, event_id: uuid.UUID) -> list[Report]:
-    organization_id = await session.scalar(
-        select(Event.organization_id).where(Event.id == event_id)
-    )
-    if organization_id is None:
-        raise EventNotFound(field="eventId")
-    await authorize(
-        session,
-        actor,
-        organization_id,
-        Permission.REPORTS_READ,
-        not_found=EventNotFound(field="eventId"),
-    )
+    await _event_organization(session, actor, event_id, Permission.REPORTS_READ)
     rows = await session.scalars(
         select(Report)
         .where(Report.event_id == event_id)
