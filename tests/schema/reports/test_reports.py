@@ -141,6 +141,27 @@ async def test_reports_are_for_the_organizations_managers_only(
     assert (await gql(REPORT, {"id": made["id"]}, token=cast.outsider.token))["report"] is None
 
 
+REPORTS = "query($e: ID!) { reports(eventId: $e) { id kind } }"
+
+
+async def test_an_events_reports_are_listed_for_its_managers_only(gql: GraphQLClient) -> None:
+    cast = await factories.cast(gql)
+    sale = await commerce.sale(gql, cast.org)
+    made = (await gql(REQUEST, {"e": sale.event_id, "k": "SALES_SUMMARY"}, token=cast.owner.token))[
+        "requestReport"
+    ]["report"]
+
+    listed = await gql(REPORTS, {"e": sale.event_id}, token=cast.manager.token)
+    staff = await gql.errors(REPORTS, {"e": sale.event_id}, token=cast.staff.token)
+    outsider = await gql.errors(REPORTS, {"e": sale.event_id}, token=cast.outsider.token)
+    missing = await gql.errors(REPORTS, {"e": str(uuid.uuid4())}, token=cast.manager.token)
+
+    assert listed["reports"] == [{"id": made["id"], "kind": "SALES_SUMMARY"}]
+    assert staff[0]["extensions"]["code"] == "FORBIDDEN"
+    assert outsider[0]["extensions"]["code"] == "NOT_FOUND"
+    assert missing[0]["extensions"]["code"] == "NOT_FOUND"
+
+
 @pytest.mark.slow
 async def test_100000_orders_stream_in_modest_memory_with_visible_progress(
     gql: GraphQLClient, client: httpx.AsyncClient, db: Database, settings: Settings
