@@ -47,12 +47,9 @@ class OrderItem:
     async def ticket_type(
         self, info: Info
     ) -> Annotated[TicketType, strawberry.lazy("schema.ticketing.types")]:
-        from schema.ticketing.loaders import TicketTypeByIdLoader
-        from schema.ticketing.types import TicketType
+        from schema.ticketing.loaders import ticket_type_of
 
-        found = await info.context.loader(TicketTypeByIdLoader).load(self.model.ticket_type_id)
-        assert found is not None
-        return TicketType.from_model(found)
+        return await ticket_type_of(info, self.model.ticket_type_id)
 
     @strawberry.field(description="The price tier this line was sold at (null: the base price).")
     async def price_tier(
@@ -145,28 +142,15 @@ class Order:
 
     @strawberry.field
     async def event(self, info: Info) -> Annotated[Event, strawberry.lazy("schema.events.types")]:
-        from schema.events.types import Event
-
-        record = await info.context.loader(loaders.EventRecordByIdLoader).load(self.model.event_id)
-        assert record is not None
-        return Event.from_record(record)
+        return await loaders.event_of(info, self.model.event_id)
 
     @strawberry.field
     async def occurrence(
         self, info: Info
     ) -> Annotated[EventOccurrence, strawberry.lazy("schema.events.types")]:
-        from schema.events.types import EventOccurrence
-
-        found = await info.context.loader(loaders.OccurrenceByIdLoader).load(
-            self.model.occurrence_id
-        )
-        assert found is not None
-        return EventOccurrence(
-            id=strawberry.ID(str(found.id)),
-            starts_at=found.starts_at,
-            ends_at=found.ends_at,
-            capacity=found.capacity,
-        )
+        found = await loaders.occurrence_of(info, self.model.occurrence_id)
+        assert found is not None  # orders are deleted with their occurrence
+        return found
 
     @strawberry.field
     async def items(self, info: Info) -> list[OrderItem]:

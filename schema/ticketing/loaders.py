@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from schema.context import Info
 from schema.loaders import ContextLoader
 from schema.ticketing import types
 from server.clock import utcnow
@@ -68,6 +69,13 @@ class TicketTypeByIdLoader(ContextLoader[uuid.UUID, TicketType | None]):
             rows = (await session.scalars(select(TicketType).where(TicketType.id.in_(keys)))).all()
         found = {r.id: r for r in rows}
         return [found.get(k) for k in keys]
+
+
+async def ticket_type_of(info: Info, ticket_type_id: uuid.UUID) -> types.TicketType:
+    """The ticket type an order line, a ticket or a hold is for (they go with it)."""
+    found = await info.context.loader(TicketTypeByIdLoader).load(ticket_type_id)
+    assert found is not None
+    return types.TicketType.from_model(found)
 
 
 class PriceTiersByTicketTypeLoader(ContextLoader[uuid.UUID, list[PriceTier]]):

@@ -189,11 +189,9 @@ class Hold:
 
     @strawberry.field
     async def ticket_type(self, info: Info) -> TicketType:
-        from schema.ticketing.loaders import TicketTypeByIdLoader
+        from schema.ticketing.loaders import ticket_type_of
 
-        model = await info.context.loader(TicketTypeByIdLoader).load(self.model.ticket_type_id)
-        assert model is not None
-        return TicketType.from_model(model)
+        return await ticket_type_of(info, self.model.ticket_type_id)
 
 
 @strawberry.type

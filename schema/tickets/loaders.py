@@ -6,20 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from schema.context import Info
 from schema.loaders import ContextLoader
 from schema.tickets import types
 from server.events.reads import any_of
-from server.events.records import OccurrenceRecord
 from server.tickets.access import viewer_of
 from server.tickets.models import CheckIn, Ticket
-
-if TYPE_CHECKING:
-    from schema.events.types import EventOccurrence as EventOccurrenceType
 
 
 class TicketsByOrderLoader(ContextLoader[uuid.UUID, list[types.Ticket]]):
@@ -65,14 +59,3 @@ class CheckInsByTicketLoader(ContextLoader[uuid.UUID, list[CheckIn]]):
             for row in rows:
                 grouped[row.ticket_id].append(row)
         return [grouped[k] for k in keys]
-
-
-async def occurrence_of(info: Info, occurrence_id: uuid.UUID) -> EventOccurrenceType | None:
-    """Through the orders' occurrence loader, so an order and its tickets share a batch."""
-    from schema.events.types import EventOccurrence as EventOccurrenceType
-    from schema.orders.loaders import OccurrenceByIdLoader
-
-    found = await info.context.loader(OccurrenceByIdLoader).load(occurrence_id)
-    if found is None:
-        return None
-    return EventOccurrenceType.from_record(OccurrenceRecord.from_model(found))

@@ -41,7 +41,7 @@ class CheckIn:
 
     @strawberry.field
     async def occurrence(self, info: Info) -> OccurrenceType:
-        from schema.tickets.loaders import occurrence_of
+        from schema.orders.loaders import occurrence_of
 
         found = await occurrence_of(info, self.model.occurrence_id)
         assert found is not None  # check-ins are deleted with their occurrence
@@ -75,27 +75,21 @@ class Ticket:
     async def ticket_type(
         self, info: Info
     ) -> Annotated[TicketType, strawberry.lazy("schema.ticketing.types")]:
-        from schema.ticketing.loaders import TicketTypeByIdLoader
-        from schema.ticketing.types import TicketType
+        from schema.ticketing.loaders import ticket_type_of
 
-        found = await info.context.loader(TicketTypeByIdLoader).load(self.model.ticket_type_id)
-        assert found is not None  # tickets are deleted with their ticket type
-        return TicketType.from_model(found)
+        return await ticket_type_of(info, self.model.ticket_type_id)
 
     @strawberry.field
     async def occurrence(self, info: Info) -> OccurrenceType | None:
-        from schema.tickets.loaders import occurrence_of
+        from schema.orders.loaders import occurrence_of
 
         return await occurrence_of(info, self.model.occurrence_id)
 
     @strawberry.field
     async def event(self, info: Info) -> Annotated[Event, strawberry.lazy("schema.events.types")]:
-        from schema.events.types import Event
-        from schema.orders.loaders import EventRecordByIdLoader
+        from schema.orders.loaders import event_of
 
-        found = await info.context.loader(EventRecordByIdLoader).load(self.model.event_id)
-        assert found is not None  # tickets are deleted with their event
-        return Event.from_record(found)
+        return await event_of(info, self.model.event_id)
 
     @strawberry.field(description="The seat, for a seated ticket type.")
     async def seat(
