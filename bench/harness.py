@@ -50,6 +50,16 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    def app_pids(self) -> list[int]:
+        """The serving process and the app processes it spawned (`--workers`), not the
+        database or Redis."""
+        pids = [self.process.pid]
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "spawn_main" in " ".join(child.cmdline()):
+                    pids.append(child.pid)
+        return pids
+
     def runtime(self) -> dict[str, Any]:
         return dict(json.loads((self.data_dir / "runtime.json").read_text()))
 
@@ -188,9 +198,13 @@ class Sampler:
             time.sleep(self.interval)
 
 
-def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+def cpu_seconds(*pids: int) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

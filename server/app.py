@@ -119,3 +119,16 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         ),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """The app of one `eventapi serve --workers N` process: settings from the environment
+    the serving parent prepared (its services are running and migrated)."""
+    from server.cli import tune_gc
+    from server.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    tune_gc()
+    return app

@@ -11,10 +11,12 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import structlog
 
@@ -102,10 +104,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             upgrade(ready.database_url)
         host = args.host or ready.host
         port = args.port or ready.port
-        app = create_app(ready)
-        _tune_gc()
+        processes = args.workers or ready.web_concurrency
+        if processes > 1:
+            # The processes are started by uvicorn's supervisor and build the app from the
+            # environment (server.app:app_from_environment), so they must find the running
+            # services there; the database is already migrated.
+            os.environ.update(
+                {
+                    "DATABASE_URL": ready.database_url,
+                    "REDIS_URL": str(ready.redis_url),
+                    "WORKER_IN_PROCESS": "true" if ready.worker_in_process else "false",
+                }
+            )
+            target: Any = "server.app:app_from_environment"
+        else:
+            target = create_app(ready)
+            tune_gc()
         config = uvicorn.Config(
-            app,
+            target,
+            factory=processes > 1,
+            workers=processes,
             host=host,
             port=port,
             log_config=None,
@@ -118,12 +136,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=10,
         )
-        log.info("serving", url=f"http://{host}:{port}/graphql", embedded=not settings.database_url)
-        uvicorn.Server(config).run()
+        log.info(
+            "serving",
+            url=f"http://{host}:{port}/graphql",
+            embedded=not settings.database_url,
+            processes=processes,
+        )
+        if processes > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.Server(config).run()
     return 0
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Thousands of long-lived WebSocket connections make a full garbage collection slow
     (over a second with 2,000 live subscribers on a busy machine, stalling every request
     and update). Objects that exist once the app is built live as long as the process, so
@@ -216,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         help="proxies whose X-Forwarded-* headers are trusted "
         "(default: FORWARDED_ALLOW_IPS, else 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="app processes sharing the port (default: WEB_CONCURRENCY, else 1)",
     )
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="run the background job workers")

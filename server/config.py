@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(20, gt=0)
     db_max_overflow: int = Field(20, ge=0)
     worker_in_process: bool | None = None  # None: on when running embedded
+    # App processes `eventapi serve` runs (one Python process uses one core at most).
+    web_concurrency: int = Field(1, ge=1, le=64)
     worker_concurrency: int = Field(10, gt=0)
     job_timeout: float = Field(300.0, gt=0)  # seconds a job may run before it counts as failed
     worker_metrics_port: int | None = None  # `eventapi worker` serves /metrics here when set

@@ -34,7 +34,7 @@ LOGIN = (
 class Serve:
     """One `eventapi serve` process on a DATA_DIR, and every process it started."""
 
-    def __init__(self, data_dir: Path, log: Path) -> None:
+    def __init__(self, data_dir: Path, log: Path, *arguments: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -53,7 +53,7 @@ class Serve:
         self.log = log
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"],
+            [sys.executable, "-m", "server.cli", "serve", *arguments],
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -149,8 +149,8 @@ def serves() -> Iterator[list[Serve]]:
         serve.kill_children()
 
 
-def start(serves: list[Serve], data_dir: Path, name: str) -> Serve:
-    serve = Serve(data_dir, data_dir.parent / f"{name}.log")
+def start(serves: list[Serve], data_dir: Path, name: str, *arguments: str) -> Serve:
+    serve = Serve(data_dir, data_dir.parent / f"{name}.log", *arguments)
     serves.append(serve)
     return serve
 
@@ -265,3 +265,22 @@ def test_a_serve_started_right_after_a_kill_waits_out_the_old_children(
     second.process.send_signal(signal.SIGINT)
     assert second.wait_exit() == 0
     assert second.survivors() == []
+
+
+def test_several_app_processes_share_the_port_and_stop_together(
+    data_dir: Path, serves: list[Serve]
+) -> None:
+    serve = start(serves, data_dir, "workers", "--workers", "2")
+
+    serve.wait_healthy()
+
+    apps = [p for p in serve.children if "spawn_main" in " ".join(p.cmdline())]
+    assert len(apps) == 2
+    answers = [serve.graphql(REGISTER if n == 0 else LOGIN) for n in range(6)]
+    assert all(a.status_code == 200 and "errors" not in a.json() for a in answers)
+
+    serve.process.send_signal(signal.SIGINT)
+
+    assert serve.wait_exit() == 0
+    assert serve.survivors() == []
+    assert "Traceback" not in serve.log.read_text()
