@@ -65,8 +65,14 @@ async def create_payment(
         if order.expires_at is not None and order.expires_at <= now:
             raise OrderExpired(field="orderId")
         key = idempotency_key or f"auto:{provider.name.value}:{order.total_minor}"
-        payment = await session.scalar(
-            select(Payment).where(Payment.order_id == order.id, Payment.idempotency_key == key)
+        # An order gets its provider with its first payment: none yet means no payment to
+        # find (the common case, one statement fewer).
+        payment = (
+            None
+            if order.payment_provider is None
+            else await session.scalar(
+                select(Payment).where(Payment.order_id == order.id, Payment.idempotency_key == key)
+            )
         )
         if payment is not None and payment.provider != provider.name.value:
             raise DomainError(
