@@ -238,3 +238,15 @@ def test_an_unreachable_database_is_one_clear_line(services: ServiceUrls) -> Non
     assert "Traceback" not in result.stderr
     assert "cannot use the database postgresql+asyncpg://someone:***@/db" in result.stderr
     assert "hunter22" not in result.stderr
+
+
+def test_the_migrations_have_one_head() -> None:
+    """Operators run `alembic upgrade head` and a new migration needs one parent: branches
+    that grew side by side are joined by a merge revision."""
+    from alembic.script import ScriptDirectory
+
+    from server.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
+
+    assert len(script.get_heads()) == 1, script.get_heads()
