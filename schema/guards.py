@@ -45,13 +45,19 @@ INTROSPECTION_FIELDS = {"__schema", "__type"}
 SIZE_ARGUMENTS = ("first", "last", "limit")
 # What a list field counts for when nothing bounds it.
 DEFAULT_LIST_SIZE = 20
+# The largest cost reported as it is: JSON numbers past 2**53 lose precision in clients,
+# and the response encoder refuses integers past 64 bits (nested `first: 2147483647`).
+MAX_REPORTED_COST = 2**53 - 1
 
 
 def _depth(
     selection_set: SelectionSetNode | None,
     fragments: dict[str, FragmentDefinitionNode],
     seen: frozenset[str],
+    known: dict[str, int],
 ) -> int:
+    """`known` keeps each fragment's depth once worked out: a fragment spread twice at
+    every level would otherwise be walked 2**levels times by a one-kilobyte document."""
     if selection_set is None:
         return 0
     deepest = 0
@@ -59,14 +65,16 @@ def _depth(
         if isinstance(selection, FieldNode):
             if selection.name.value in INTROSPECTION_FIELDS:
                 continue  # tooling introspects deeply; introspection has its own switch
-            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, seen))
+            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, seen, known))
         elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, seen))
+            deepest = max(deepest, _depth(selection.selection_set, fragments, seen, known))
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
             if fragment is not None and name not in seen:
-                deepest = max(deepest, _depth(fragment.selection_set, fragments, seen | {name}))
+                if name not in known:
+                    known[name] = _depth(fragment.selection_set, fragments, seen | {name}, known)
+                deepest = max(deepest, known[name])
     return deepest
 
 
@@ -77,7 +85,8 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
 def depth_limit(max_depth: int) -> type[ValidationRule]:
     class DepthLimit(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            depth = _depth(node.selection_set, _fragments(self.context.document), frozenset())
+            fragments = _fragments(self.context.document)
+            depth = _depth(node.selection_set, fragments, frozenset(), {})
             if depth > max_depth:
                 name = node.name.value if node.name else "anonymous"
                 self.report_error(
@@ -148,7 +157,9 @@ class _CostCounter:
     """Counts 1 per field, multiplied through every list by its size: its `first`/`last`/
     `limit` argument (a literal, a variable or the argument's default), the size given
     to a connection field above it, or DEFAULT_LIST_SIZE. Every branch of a fragment on
-    an abstract type is counted, so the figure is an upper bound."""
+    an abstract type is counted, so the figure is an upper bound. A fragment's cost is
+    worked out once per list size it inherits, so spreading fragments within fragments
+    costs the counter no more than the document is long."""
 
     def __init__(
         self,
@@ -159,6 +170,7 @@ class _CostCounter:
     ) -> None:
         self.schema = schema
         self.fragments = _fragments(document)
+        self.known: dict[tuple[str, int | None], int] = {}
         self.variables = dict(variables)
         for definition in operation.variable_definitions or ():
             name = definition.variable.name.value
@@ -188,10 +200,13 @@ class _CostCounter:
                 name = selection.name.value
                 fragment = self.fragments.get(name)
                 if fragment is not None and name not in seen:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self.selections(
-                        fragment.selection_set, target, inherited, seen | {name}
-                    )
+                    key = (name, inherited)
+                    if key not in self.known:
+                        target = self.schema.get_type(fragment.type_condition.name.value)
+                        self.known[key] = self.selections(
+                            fragment.selection_set, target, inherited, seen | {name}
+                        )
+                    total += self.known[key]
         return total
 
     def field(self, node: FieldNode, field_def: GraphQLField, inherited: int | None) -> int:
@@ -262,10 +277,15 @@ def cost_error(
     cost = operation_cost(schema, document, operation_name, variables)
     if cost <= max_cost:
         return None
+    figure = str(cost) if cost <= MAX_REPORTED_COST else f"more than {MAX_REPORTED_COST}"
     return GraphQLError(
-        f"The operation costs {cost}; the limit is {max_cost}. Ask for fewer items "
+        f"The operation costs {figure}; the limit is {max_cost}. Ask for fewer items "
         "(smaller `first`) or fewer nested lists.",
-        extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": max_cost},
+        extensions={
+            "code": "QUERY_TOO_COSTLY",
+            "cost": min(cost, MAX_REPORTED_COST),
+            "maxCost": max_cost,
+        },
     )
 
 

@@ -151,17 +151,19 @@ def typename_keys(document: DocumentNode, operation_name: str | None) -> set[str
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     keys: set[str] = set()
+    walked: set[str] = set()  # each fragment once: spreading it again adds no key
 
-    def walk(selection_set: SelectionSetNode, seen: frozenset[str]) -> None:
+    def walk(selection_set: SelectionSetNode) -> None:
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode) and selection.name.value == "__typename":
                 keys.add(selection.alias.value if selection.alias else "__typename")
             elif isinstance(selection, InlineFragmentNode):
-                walk(selection.selection_set, seen)
+                walk(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments.get(selection.name.value)
-                if fragment is not None and fragment.name.value not in seen:
-                    walk(fragment.selection_set, seen | {fragment.name.value})
+                if fragment is not None and fragment.name.value not in walked:
+                    walked.add(fragment.name.value)
+                    walk(fragment.selection_set)
 
-    walk(operation.selection_set, frozenset())
+    walk(operation.selection_set)
     return keys

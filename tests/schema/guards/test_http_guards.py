@@ -20,11 +20,15 @@ query Page($n: Int) {
 """
 
 
-def chain(depth: int) -> str:
+def nested_fields(depth: int) -> str:
     """`me { organizations { organization { members { user { ... __typename`: `depth` levels."""
     cycle = ["organizations", "organization", "members", "user"]
     fields = ["me"] + [cycle[i % 4] for i in range(depth - 2)] + ["__typename"]
-    return "query Deep { " + " { ".join(fields) + " }" * (len(fields) - 1) + " }"
+    return " { ".join(fields) + " }" * (len(fields) - 1)
+
+
+def chain(depth: int) -> str:
+    return "query Deep { " + nested_fields(depth) + " }"
 
 
 async def send(
@@ -112,6 +116,58 @@ async def test_unbounded_lists_count_at_the_default_size(
         "cost": 841,
         "maxCost": 840,
     }
+
+
+def fanned_out(levels: int, leaf: str) -> str:
+    """`{ ...F0 }` where each fragment spreads the next one twice: `leaf` 2**levels times
+    once expanded, in a document of a few kilobytes."""
+    spreads = " ".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    return f"query Fan {{ ...F0 }} {spreads} fragment F{levels} on Query {{ {leaf} }}"
+
+
+async def test_fragments_spread_within_fragments_are_measured_once_each(
+    client: httpx.AsyncClient,
+) -> None:
+    # 2**40 copies of `events { totalCount }` (2 each) once expanded: measured fragment by
+    # fragment, never by expanding them, or these requests would not finish.
+    costly = await send(client, fanned_out(40, "events { totalCount }"), accept=GRAPHQL_RESPONSE)
+    deep = await send(client, fanned_out(40, nested_fields(13)), accept=GRAPHQL_RESPONSE)
+    cheap = await send(client, fanned_out(40, "__typename"), accept=GRAPHQL_RESPONSE)
+
+    assert costly.status_code == 400
+    assert only_error(costly)["extensions"] == {
+        "code": "QUERY_TOO_COSTLY",
+        "cost": 2**41,
+        "maxCost": 50000,
+    }
+    assert deep.status_code == 400
+    assert only_error(deep)["extensions"] == {"code": "QUERY_TOO_DEEP"}
+    assert only_error(deep)["message"] == "Operation 'Fan' is 13 levels deep; the limit is 12."
+    assert cheap.status_code == 200
+    assert cheap.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_cost_past_what_json_carries_is_reported_as_more_than_the_largest_safe_figure(
+    client: httpx.AsyncClient,
+) -> None:
+    nested = """query($n: Int) { me { organizations { organization {
+      events(first: $n) { edges { node { organization {
+        events(first: $n) { edges { node { ticketTypes { id } } } } } } } } } } } }"""
+
+    response = await send(client, nested, {"n": 2**31 - 1}, accept=GRAPHQL_RESPONSE)
+
+    assert response.status_code == 400
+    error = only_error(response)
+    assert error["extensions"] == {
+        "code": "QUERY_TOO_COSTLY",
+        "cost": 2**53 - 1,
+        "maxCost": 50000,
+    }
+    assert str(error["message"]).startswith(
+        f"The operation costs more than {2**53 - 1}; the limit is 50000."
+    )
 
 
 async def test_a_refused_mutation_changes_nothing(

@@ -249,6 +249,26 @@ async def test_root_typename_needs_no_tag(app_client: httpx.AsyncClient, org: Or
     assert second.headers["x-cache"] == "HIT"
 
 
+async def test_root_typename_reached_through_fragments_of_fragments_needs_no_tag(
+    app_client: httpx.AsyncClient, org: Organization
+) -> None:
+    # each fragment spreads the next twice: 2**40 paths to the last one, walked once each
+    spreads = " ".join(
+        f"fragment F{i} on StandInQuery {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40)
+    )
+    query = (
+        "query T($slug: String!) { ...F0 publicOrganization(slug: $slug) { name } } "
+        f"{spreads} fragment F40 on StandInQuery {{ kind: __typename }}"
+    )
+    body = {"query": query, "variables": {"slug": org.slug}}
+
+    first = await app_client.post("/graphql", json=body)
+    second = await app_client.post("/graphql", json=body)
+
+    assert first.json() == {"data": {"kind": "StandInQuery", "publicOrganization": {"name": "v0"}}}
+    assert second.headers["x-cache"] == "HIT"
+
+
 async def test_variables_and_operations_are_part_of_the_key(
     app_client: httpx.AsyncClient, db: Database, org: Organization
 ) -> None:
