@@ -77,23 +77,30 @@ class WebSocketGraphQL(GraphQL[Context, None]):
         return Context(connection=request, state=state, actor=Actor(ip=ip), request_id=request_id)
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
-        params = context.connection_params or {}
-        authorization = params.get("authorization") or params.get("Authorization")
-        api_key = params.get("apiKey") or params.get("x-api-key")
-        if not authorization and not api_key:
-            return None
         try:
-            context.actor = await resolve_actor(
-                authorization=str(authorization) if authorization else None,
-                api_key=str(api_key) if api_key else None,
-                ip=context.actor.ip,
-                db=context.db,
-                redis=context.redis,
-                settings=context.settings,
-                now=utcnow(),
-            )
+            context.actor = await socket_actor(context)
         except Unauthenticated as exc:
             raise ConnectionRejectionError(
                 {"code": "UNAUTHENTICATED", "message": exc.message}
             ) from None
         return None
+
+
+async def socket_actor(context: Context) -> Actor:
+    """Who the socket's `connection_init` credentials stand for now. Resolved again while a
+    private stream runs, so a session that ended or a key that was revoked stops it
+    (both are answered from Redis, kept current on revocation)."""
+    params = context.connection_params or {}
+    authorization = params.get("authorization") or params.get("Authorization")
+    api_key = params.get("apiKey") or params.get("x-api-key")
+    if not authorization and not api_key:
+        return Actor(ip=context.actor.ip)
+    return await resolve_actor(
+        authorization=str(authorization) if authorization else None,
+        api_key=str(api_key) if api_key else None,
+        ip=context.actor.ip,
+        db=context.db,
+        redis=context.redis,
+        settings=context.settings,
+        now=utcnow(),
+    )

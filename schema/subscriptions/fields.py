@@ -13,6 +13,7 @@ from schema.orders.types import Order
 from schema.subscriptions.errors import checked, coded_stream
 from schema.subscriptions.shared import SharedEvents
 from schema.ticketing.types import Availability
+from schema.ws import socket_actor
 from server.live.hub import LiveHub, live_hub
 from server.live.service import (
     AvailabilityGrant,
@@ -90,9 +91,22 @@ async def _availability_stream(hub: LiveHub, grant: AvailabilityGrant) -> AsyncG
 async def _order_stream(
     info: Info, hub: LiveHub, order_id: uuid.UUID
 ) -> AsyncGenerator[Order, None]:
+    checked_at_subscribe = True
     async with hub.watch_order(order_id) as watcher:
         async for order in watcher:
+            if not checked_at_subscribe:
+                await _may_still_watch(info, order_id)
+            checked_at_subscribe = False
             # The connection's loaders live as long as the socket: without this, an
             # order's payments would be read once and never again.
             info.context.clear_loaders()
             yield Order.from_model(order)
+
+
+async def _may_still_watch(info: Info, order_id: uuid.UUID) -> None:
+    """An order stream outlives its subscribe-time check: before each update, the
+    credentials must still hold (no logout, no revoked key) and still reach the order (a
+    removed member or a demoted role loses it). Ending the stream with the error's code."""
+    actor = await socket_actor(info.context)
+    info.context.actor = actor
+    await run_query(info, lambda s: authorize_order_watch(s, actor=actor, order_id=order_id))
