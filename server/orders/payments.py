@@ -80,6 +80,8 @@ async def create_payment(
                 field="idempotencyKey",
                 code=NotPending.code,
             )
+        if payment is not None and payment.provider_ref is None:
+            _prepare_retry(payment, order, provider)
         if payment is None:
             _price_for(order, provider, settings)
             payment = Payment(
@@ -87,8 +89,7 @@ async def create_payment(
                 order_id=order.id,
                 organization_id=order.organization_id,
                 provider=provider.name.value,
-                # Paystack accepts only [A-Za-z0-9.=-] in references.
-                reference=f"ord-{order.id.hex[:12]}-{secrets.token_hex(6)}",
+                reference=_new_reference(order),
                 idempotency_key=key,
                 status=PaymentStatus.CREATED,
                 amount_minor=order.total_minor,
@@ -110,14 +111,18 @@ async def create_payment(
         intent = await _intent(provider, payment, buyer_email, metadata)
     except DomainError as error:
         async with db.transaction() as session:
-            row = await session.get(Payment, payment.id)
+            row = await session.get(Payment, payment.id, with_for_update=True)
             assert row is not None
-            row.status, row.failure_reason = PaymentStatus.FAILED, error.message
+            if row.reference == payment.reference and row.provider_ref is None:
+                row.status, row.failure_reason = PaymentStatus.FAILED, error.message
         raise
     async with db.transaction() as session:
         row = await session.get(Payment, payment.id, with_for_update=True)
         assert row is not None
-        _apply_intent(row, intent)
+        # A concurrent retry may have moved the payment to a new reference meanwhile: an
+        # intent for the old one is not this payment's any more.
+        if row.reference == payment.reference:
+            _apply_intent(row, intent)
         return row
 
 
@@ -140,6 +145,20 @@ def _apply_intent(payment: Payment, intent: PaymentIntent) -> None:
     payment.authorization_url = intent.authorization_url
     if payment.status is PaymentStatus.CREATED:
         payment.status = PaymentStatus.PENDING
+
+
+def _new_reference(order: Order) -> str:
+    # Paystack accepts only [A-Za-z0-9.=-] in references.
+    return f"ord-{order.id.hex[:12]}-{secrets.token_hex(6)}"
+
+
+def _prepare_retry(payment: Payment, order: Order, provider: PaymentProvider) -> None:
+    """The payment's intent was never created, or its answer never arrived: try again from
+    the start. Where the provider cannot recognise a retry by its key, under a new
+    reference (the lost first attempt, if it exists there, was never shown to the buyer)."""
+    payment.status, payment.failure_reason = PaymentStatus.CREATED, None
+    if not provider.keyed_retries:
+        payment.reference = _new_reference(order)
 
 
 def _new_payment_id() -> uuid.UUID:

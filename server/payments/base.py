@@ -146,6 +146,10 @@ class PaymentProvider(ABC):
     # True for a provider that makes no network calls (TEST): callers may then create its
     # intent inside their database transaction instead of between two transactions.
     local: bool = False
+    # True when a retry with the same idempotency key returns the first call's intent
+    # (Stripe, TEST). Paystack has no such key and refuses a reference it has seen: a retry
+    # after a failed or lost answer must use a new reference.
+    keyed_retries: bool = True
 
     @abstractmethod
     async def create_intent(

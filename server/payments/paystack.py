@@ -73,6 +73,7 @@ REFUND_STATUSES = {"processed": RefundStatus.SUCCEEDED, "failed": RefundStatus.F
 
 class PaystackProvider(PaymentProvider):
     name = ProviderName.PAYSTACK
+    keyed_retries = False
 
     def __init__(self, *, secret_key: str, api_base: str) -> None:
         self._secret_key = secret_key

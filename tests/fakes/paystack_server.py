@@ -47,6 +47,7 @@ class FakePaystackState:
     disputes: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
+    lost: int = 0  # requests to carry out but answer with a 502, as if the answer was lost
 
 
 class FakePaystack:
@@ -84,6 +85,12 @@ class FakePaystack:
     def fail_next(self, count: int = 1, status: int = 500) -> None:
         with self._lock:
             self.state.failures.extend([status] * count)
+
+    def lose_next(self, count: int = 1) -> None:
+        """Carry out the next requests but answer 502: the caller cannot tell whether
+        they happened."""
+        with self._lock:
+            self.state.lost += count
 
     # ---- the world moving on: each returns the webhook event Paystack would send
 
@@ -198,6 +205,9 @@ class FakePaystack:
                     message, data = action(body, **request.path_params)
                 except PaystackApiError as exc:
                     return _fail(exc.status, exc.message)
+                if self.state.lost:
+                    self.state.lost -= 1
+                    return _fail(502, "Bad gateway")
             return JSONResponse({"status": True, "message": message, "data": copy.deepcopy(data)})
 
         return handle
