@@ -161,9 +161,7 @@ async def recent_deliveries(
                     WebhookEndpoint.id.in_(endpoint_ids)
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     errors = await _read_errors(session, actor, set(owners.values()))
     readable = []
@@ -217,9 +215,7 @@ async def delivery_attempts(
                     WebhookDelivery.id.in_(delivery_ids)
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     errors = await _read_errors(session, actor, set(owners.values()))
     for delivery_id in delivery_ids:
