@@ -168,8 +168,8 @@ def refuse_nul_characters(query: str, prepared: Prepared, variables: Any) -> Non
     failing inside whichever statement first receives it."""
     if _has_nul(variables):
         raise HTTPError(400, NUL_MESSAGE, "BAD_USER_INPUT")
-    if prepared.document is None or "\\u" not in query:
-        return  # a literal can only carry U+0000 as an escape sequence
+    if prepared.document is None or ("\\u" not in query and "\x00" not in query):
+        return  # a literal carries U+0000 raw or as an escape sequence
     finder = _NulFinder()
     visit(prepared.document, finder)
     if finder.found:

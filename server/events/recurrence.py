@@ -72,7 +72,13 @@ def expand(recurrence: Recurrence, *, timezone: str, field: str = "recurrence") 
     if count is not None and (not count.isdigit() or not 0 < int(count) <= MAX_OCCURRENCES):
         raise InvalidRecurrence(f"COUNT must be between 1 and {MAX_OCCURRENCES}.", field=rule_field)
     zone = ZoneInfo(timezone)
-    local_start = recurrence.starts_at.astimezone(zone)
+    try:
+        local_start = recurrence.starts_at.astimezone(zone)
+    except OverflowError:
+        raise InvalidRecurrence(
+            "The first date is outside the years 1 to 9999 in the event's time zone.",
+            field=f"{field}.startsAt",
+        ) from None
     until = parts.get("UNTIL")
     # dateutil wants a UTC UNTIL with an aware start; a floating UNTIL is local wall time.
     aware = until is not None and until.upper().endswith("Z")
@@ -85,7 +91,8 @@ def expand(recurrence: Recurrence, *, timezone: str, field: str = "recurrence") 
         raise InvalidRecurrence("Give a single RRULE.", field=rule_field)
     # Bound the iteration itself: a rule whose filters match nothing would otherwise make
     # dateutil walk day by day to the year 9999 looking for a date.
-    bound = dtstart + MAX_SPAN
+    # (The year 9999 is as far as datetime goes.)
+    bound = dtstart + min(MAX_SPAN, datetime.max.replace(tzinfo=dtstart.tzinfo) - dtstart)
     until_value = getattr(parsed, "_until", None)
     if until_value is not None and until_value > bound:
         raise InvalidRecurrence(
@@ -93,7 +100,15 @@ def expand(recurrence: Recurrence, *, timezone: str, field: str = "recurrence") 
         )
     bounded = parsed.replace(count=None, until=until_value or bound)
     wanted = int(count) if count is not None else MAX_OCCURRENCES + 1
-    starts = list(islice(bounded, wanted))
+    try:
+        starts = list(islice(bounded, wanted))
+        utc_starts = [
+            (s if s.tzinfo is not None else s.replace(tzinfo=zone)).astimezone(UTC) for s in starts
+        ]
+    except (OverflowError, ValueError):
+        raise InvalidRecurrence(
+            "The rule's dates run past the year 9999.", field=rule_field
+        ) from None
     if count is not None and len(starts) < wanted:
         raise InvalidRecurrence(
             "The rule's COUNT is not reached within five years of its first date.",
@@ -105,7 +120,7 @@ def expand(recurrence: Recurrence, *, timezone: str, field: str = "recurrence") 
         )
     if not starts:
         raise InvalidRecurrence("The rule produces no dates.", field=rule_field)
-    return [(s if s.tzinfo is not None else s.replace(tzinfo=zone)).astimezone(UTC) for s in starts]
+    return utc_starts
 
 
 async def expand_in_thread(

@@ -428,8 +428,18 @@ async def test_long_documents_are_answered_but_not_kept_in_the_parse_cache(
             "query": 'mutation { login(input: {email: "a\\u{0}b", password: "x"}) { errors { code } } }'
         },
         {"query": "{ me { id } }", "variables": {"\u0000": 1}},
+        {
+            "query": 'mutation { login(input: {email: "a\u0000b", password: "x"}) { errors { code } } }'
+        },
     ],
-    ids=["variable", "nested-variable", "literal-escape", "literal-braced-escape", "variable-name"],
+    ids=[
+        "variable",
+        "nested-variable",
+        "literal-escape",
+        "literal-braced-escape",
+        "variable-name",
+        "literal-raw",
+    ],
 )
 async def test_nul_characters_are_bad_input_and_change_nothing(
     client: httpx.AsyncClient, db: Database, body: dict[str, Any]

@@ -77,3 +77,21 @@ def test_bad_rules_are_validation_errors(rule: str, fragment: str) -> None:
     assert caught.value.code is ErrorCode.VALIDATION
     assert caught.value.field == ["recurrence.rule"]
     assert fragment in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("first", "timezone", "rule"),
+    [
+        (datetime(9999, 12, 30, 23, 0, tzinfo=UTC), "UTC", "FREQ=DAILY;COUNT=3"),
+        (datetime(9999, 12, 31, 20, 0, tzinfo=UTC), "Asia/Tokyo", "FREQ=DAILY;COUNT=3"),
+        (datetime(1, 1, 1, 1, 0, tzinfo=UTC), "America/New_York", "FREQ=YEARLY;COUNT=2"),
+        (datetime(9999, 12, 31, 20, 0, tzinfo=UTC), "UTC", "FREQ=DAILY;UNTIL=99991231T000000"),
+    ],
+)
+def test_dates_at_the_end_of_the_calendar_are_validation_errors(
+    first: datetime, timezone: str, rule: str
+) -> None:
+    with pytest.raises(InvalidRecurrence) as caught:
+        expand(Recurrence(rule, first, first), timezone=timezone)
+
+    assert caught.value.code is ErrorCode.VALIDATION
