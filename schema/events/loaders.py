@@ -18,9 +18,12 @@ from server.events.records import AssetRecord, OccurrenceRecord, OrganizationRec
 
 
 class OrganizationByIdLoader(ContextLoader[uuid.UUID, OrganizationRecord | None]):
+    """An event's organization, deleted ones included: the catalog never serves a deleted
+    organization's events, but a buyer's orders and tickets still name their event."""
+
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[OrganizationRecord | None]:
         async with self.context.db.read() as session:
-            found = await organizations_by_ids(session, keys)
+            found = await organizations_by_ids(session, keys, include_deleted=True)
         return [found.get(k) for k in keys]
 
 

@@ -140,7 +140,7 @@ class Event:
         if self.bundle is not None:
             return _organization(self.bundle.organization)
         found = await info.context.loader(OrganizationByIdLoader).load(self.record.organization_id)
-        assert found is not None  # events of deleted organizations are never resolved
+        assert found is not None  # organizations are deleted softly: the row is there
         return _organization(found)
 
     @strawberry.field

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
@@ -131,7 +131,11 @@ async def list_organization_events(
     sees what is public anyway."""
     check_page_size(first)
     readable = await readable_organization_ids(session, actor, Permission.EVENTS_READ)
-    filters: list[ColumnElement[bool]] = [Event.organization_id == organization_id]
+    filters: list[ColumnElement[bool]] = [
+        Event.organization_id == organization_id,
+        # A deleted organization lists nothing (it is still reachable from a buyer's orders).
+        exists().where(Organization.id == organization_id, Organization.deleted_at.is_(None)),
+    ]
     if organization_id not in readable:
         filters.append(public_filter())
     if status is not None:

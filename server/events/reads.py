@@ -45,11 +45,12 @@ async def venues_by_ids(
 
 
 async def organizations_by_ids(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, include_deleted: bool = False
 ) -> dict[uuid.UUID, OrganizationRecord]:
-    rows = await session.scalars(
-        select(Organization).where(any_of(Organization.id, ids), Organization.deleted_at.is_(None))
-    )
+    query = select(Organization).where(any_of(Organization.id, ids))
+    if not include_deleted:
+        query = query.where(Organization.deleted_at.is_(None))
+    rows = await session.scalars(query)
     return {o.id: OrganizationRecord.from_model(o) for o in rows}
 
 
