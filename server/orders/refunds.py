@@ -27,6 +27,8 @@ from server.orders.payment_events import record_refund
 from server.organizations.access import Permission, authorize
 from server.payments.registry import get_provider
 
+MAX_REASON_LENGTH = 500
+
 
 async def refund_order(
     db: Database,
@@ -39,6 +41,11 @@ async def refund_order(
     reason: str | None,
     now: datetime,
 ) -> Order:
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        raise ValidationError(
+            f"The reason is longer than {MAX_REASON_LENGTH} characters.", field="reason"
+        )
     async with db.transaction() as session:
         order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update())
         if order is None:
@@ -94,7 +101,7 @@ async def refund_order(
             amount_minor=wanted,
             currency=order.currency,
             status=RefundStatus.PENDING,
-            reason=(reason or "")[:500] or None,
+            reason=reason,
             requested_by_id=actor.user_id,
         )
         session.add(refund)

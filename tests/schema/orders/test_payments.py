@@ -257,6 +257,11 @@ async def test_refunds_partial_then_full_cancel_tickets_and_return_stock(
         {"input": {"orderId": order["id"], "amount": {"amount": "60.00", "currency": "USD"}}},
         token=sale.org.owner.token,
     )
+    long_reason = await gql(
+        REFUND,
+        {"input": {"orderId": order["id"], "reason": "x" * 501}},
+        token=sale.org.owner.token,
+    )
     full = await gql(REFUND, {"input": {"orderId": order["id"]}}, token=sale.org.owner.token)
     again = await gql(REFUND, {"input": {"orderId": order["id"]}}, token=sale.org.owner.token)
 
@@ -265,6 +270,7 @@ async def test_refunds_partial_then_full_cancel_tickets_and_return_stock(
         "errors": [],
     }
     assert payload_errors(too_much["refundOrder"]) == [("VALIDATION", ["amount", "amount"])]
+    assert payload_errors(long_reason["refundOrder"]) == [("VALIDATION", ["reason"])]
     assert full["refundOrder"] == {
         "order": {"status": "REFUNDED", "refunded": {"amount": "60.00"}},
         "errors": [],
