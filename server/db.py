@@ -13,8 +13,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,6 +38,12 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def pg_enum(cls: type[StrEnum], name: str) -> Enum:
+    """A PostgreSQL enum type named `name` holding the members' values (lower case), not
+    their Python names."""
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class IdMixin:

@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Computed,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, pg_enum
 
 
 class EventStatus(StrEnum):
@@ -36,10 +35,6 @@ class AssetKind(StrEnum):
     PDF = "pdf"
     VIDEO = "video"
     SEATMAP_RENDER = "seatmap_render"
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class Event(IdMixin, TimestampMixin, Base):
@@ -72,7 +67,7 @@ class Event(IdMixin, TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[EventStatus] = mapped_column(
-        _enum(EventStatus, "event_status"), default=EventStatus.DRAFT
+        pg_enum(EventStatus, "event_status"), default=EventStatus.DRAFT
     )
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     refund_policy: Mapped[str | None] = mapped_column(Text)
@@ -153,7 +148,7 @@ class EventAsset(IdMixin, TimestampMixin, Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE")
     )
-    kind: Mapped[AssetKind] = mapped_column(_enum(AssetKind, "asset_kind"))
+    kind: Mapped[AssetKind] = mapped_column(pg_enum(AssetKind, "asset_kind"))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str | None] = mapped_column(String(255))

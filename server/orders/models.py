@@ -9,7 +9,6 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, pg_enum
 
 
 class OrderStatus(StrEnum):
@@ -52,10 +51,6 @@ class RefundStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class Order(IdMixin, TimestampMixin, Base):
@@ -91,7 +86,7 @@ class Order(IdMixin, TimestampMixin, Base):
     )
     buyer_email: Mapped[str] = mapped_column(String(254))
     status: Mapped[OrderStatus] = mapped_column(
-        _enum(OrderStatus, "order_status"), default=OrderStatus.PENDING
+        pg_enum(OrderStatus, "order_status"), default=OrderStatus.PENDING
     )
     currency: Mapped[str] = mapped_column(String(3))
     subtotal_minor: Mapped[int] = mapped_column(BigInteger)
@@ -110,7 +105,7 @@ class Order(IdMixin, TimestampMixin, Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(32))
     # Kept in step with the disputes table by the `disputes_sync_order` trigger.
     dispute_status: Mapped[DisputeStatus] = mapped_column(
-        _enum(DisputeStatus, "dispute_status"), default=DisputeStatus.NONE, server_default="none"
+        pg_enum(DisputeStatus, "dispute_status"), default=DisputeStatus.NONE, server_default="none"
     )
 
 
@@ -181,7 +176,7 @@ class Payment(IdMixin, TimestampMixin, Base):
     provider_ref: Mapped[str | None] = mapped_column(String(128))  # theirs (intent id, ...)
     idempotency_key: Mapped[str] = mapped_column(String(255))
     status: Mapped[PaymentStatus] = mapped_column(
-        _enum(PaymentStatus, "payment_status"), default=PaymentStatus.CREATED
+        pg_enum(PaymentStatus, "payment_status"), default=PaymentStatus.CREATED
     )
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -205,7 +200,7 @@ class Refund(IdMixin, TimestampMixin, Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[RefundStatus] = mapped_column(
-        _enum(RefundStatus, "refund_status"), default=RefundStatus.PENDING
+        pg_enum(RefundStatus, "refund_status"), default=RefundStatus.PENDING
     )
     provider_ref: Mapped[str | None] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -230,7 +225,7 @@ class Dispute(IdMixin, TimestampMixin, Base):
     )
     provider: Mapped[str] = mapped_column(String(16))
     provider_dispute_id: Mapped[str] = mapped_column(String(128))
-    status: Mapped[DisputeStatus] = mapped_column(_enum(DisputeStatus, "dispute_status"))
+    status: Mapped[DisputeStatus] = mapped_column(pg_enum(DisputeStatus, "dispute_status"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -15,7 +15,6 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, pg_enum
 from server.orders.models import Order
 
 # What a promo code may look like (case is kept, but ignored when comparing).
@@ -67,9 +66,7 @@ class Promotion(IdMixin, TimestampMixin, Base):
     )
     event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[PromotionKind] = mapped_column(
-        Enum(PromotionKind, name="promotion_kind", values_callable=lambda e: [m.value for m in e])
-    )
+    kind: Mapped[PromotionKind] = mapped_column(pg_enum(PromotionKind, "promotion_kind"))
     percent_off: Mapped[int | None] = mapped_column(Integer)
     amount_off_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))

@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, pg_enum
 
 
 class ReportKind(StrEnum):
@@ -23,10 +23,6 @@ class ReportStatus(StrEnum):
     FAILED = "failed"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
-
-
 class Report(IdMixin, TimestampMixin, Base):
     """A file an organizer asked for; the reports worker builds it and reports progress
     (`rows_done` of `rows_total`) while it runs."""
@@ -38,9 +34,9 @@ class Report(IdMixin, TimestampMixin, Base):
         ForeignKey("organizations.id", ondelete="CASCADE")
     )
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
-    kind: Mapped[ReportKind] = mapped_column(_enum(ReportKind, "report_kind"))
+    kind: Mapped[ReportKind] = mapped_column(pg_enum(ReportKind, "report_kind"))
     status: Mapped[ReportStatus] = mapped_column(
-        _enum(ReportStatus, "report_status"), default=ReportStatus.QUEUED
+        pg_enum(ReportStatus, "report_status"), default=ReportStatus.QUEUED
     )
     rows_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rows_total: Mapped[int | None] = mapped_column(Integer)

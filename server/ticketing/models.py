@@ -8,7 +8,6 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, pg_enum
 
 
 class Visibility(StrEnum):
@@ -32,10 +31,6 @@ class SeatState(StrEnum):
     HELD = "held"
     RESERVED = "reserved"
     SOLD = "sold"
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class TicketType(IdMixin, TimestampMixin, Base):
@@ -71,7 +66,7 @@ class TicketType(IdMixin, TimestampMixin, Base):
     sales_start: Mapped[datetime | None]
     sales_end: Mapped[datetime | None]
     visibility: Mapped[Visibility] = mapped_column(
-        _enum(Visibility, "visibility"), default=Visibility.PUBLIC
+        pg_enum(Visibility, "visibility"), default=Visibility.PUBLIC
     )
     sections: Mapped[list[str]] = mapped_column(
         ARRAY(String(64)), default=list, server_default="{}"
@@ -201,7 +196,7 @@ class SeatAllocation(IdMixin, TimestampMixin, Base):
     ticket_type_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("ticket_types.id", ondelete="CASCADE")
     )
-    state: Mapped[SeatState] = mapped_column(_enum(SeatState, "seat_state"))
+    state: Mapped[SeatState] = mapped_column(pg_enum(SeatState, "seat_state"))
     hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"))
     order_id: Mapped[uuid.UUID | None] = mapped_column(
         # Deferred: an order's seats are taken before its row is inserted (lock order).

@@ -6,7 +6,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, pg_enum
 
 
 class TicketStatus(StrEnum):
@@ -32,10 +31,6 @@ class TransferStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     CANCELLED = "cancelled"
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class Ticket(IdMixin, TimestampMixin, Base):
@@ -86,7 +81,7 @@ class Ticket(IdMixin, TimestampMixin, Base):
     )
     holder_email: Mapped[str] = mapped_column(String(254))
     status: Mapped[TicketStatus] = mapped_column(
-        _enum(TicketStatus, "ticket_status"), default=TicketStatus.VALID
+        pg_enum(TicketStatus, "ticket_status"), default=TicketStatus.VALID
     )
     serial: Mapped[bytes] = mapped_column(LargeBinary(16))  # random, signed into the QR payload
     qr_payload: Mapped[str] = mapped_column(String(255))
@@ -156,7 +151,7 @@ class TicketTransfer(IdMixin, TimestampMixin, Base):
     recipient_email: Mapped[str] = mapped_column(String(254))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[TransferStatus] = mapped_column(
-        _enum(TransferStatus, "transfer_status"), default=TransferStatus.PENDING
+        pg_enum(TransferStatus, "transfer_status"), default=TransferStatus.PENDING
     )
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
