@@ -32,6 +32,7 @@ from bench.harness import (
     JWT_SECRET,
     Connection,
     Sampler,
+    add_workers_option,
     cpu_seconds,
     embedded_server,
     machine,
@@ -171,7 +172,6 @@ async def issue(database_url: str, sale: dict[str, str], tickets: int, key: byte
 async def scanners(
     url: str, token: str, codes: list[str], concurrency: int
 ) -> tuple[list[float], dict[str, int]]:
-    host, port = url.removeprefix("http://").split(":")
     queue: asyncio.Queue[str] = asyncio.Queue()
     for code in codes:
         queue.put_nowait(code)
@@ -179,7 +179,7 @@ async def scanners(
     outcomes: dict[str, int] = {}
 
     async def gate(number: int) -> None:
-        conn = Connection(host, int(port))
+        conn = Connection.to(url)
         try:
             while True:
                 try:
@@ -225,17 +225,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument(
-        "--workers", type=int, default=1, help="app processes (eventapi serve --workers)"
-    )
+    add_workers_option(parser)
     args = parser.parse_args()
 
     print(f"machine before: {machine()}")
     with embedded_server(
         DB_POOL_SIZE="40", DB_MAX_OVERFLOW="40", WEB_CONCURRENCY=str(args.workers)
     ) as server:
-        host, port = server.url.removeprefix("http://").split(":")
-        conn = Connection(host, int(port))
+        conn = Connection.to(server.url)
         sale = await setup(conn, args.tickets)
         conn.close()
         database_url = server.runtime()["database_url"]
@@ -270,9 +267,7 @@ async def main() -> None:
         f"p99 {p['p99'] * 1000:.1f} ms"
     )
     print(f"server CPU per check-in: {server_cpu * 1000 / max(done, 1):.2f} ms")
-    peak = sum(sampler.peak_rss.get(pid, 0) for pid in apps)
-    processes = f"{len(apps)} process{'es' if len(apps) > 1 else ''}"
-    print(f"peak server memory ({processes}): {peak / 2**20:.0f} MB")
+    print(sampler.peak_of(apps))
     print(f"database: {check_ins} check-ins, {used} tickets used, {outbox} ticket.checkedin events")
     print(f"machine after: {machine()}")
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (
     Connection,
     Sampler,
+    add_workers_option,
     cpu_seconds,
     embedded_server,
     machine,
@@ -90,7 +91,6 @@ async def setup(conn: Connection, tickets: int) -> tuple[str, str]:
 async def buyers(
     url: str, event: str, ticket_type: str, count: int, concurrency: int
 ) -> tuple[list[float], dict[str, int]]:
-    host, port = url.removeprefix("http://").split(":")
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(count):
         queue.put_nowait(n)
@@ -98,7 +98,7 @@ async def buyers(
     outcomes: dict[str, int] = {}
 
     async def worker() -> None:
-        conn = Connection(host, int(port))
+        conn = Connection.to(url)
         try:
             while True:
                 try:
@@ -197,17 +197,14 @@ async def main() -> None:
     parser.add_argument("--buyers", type=int, default=20_000)
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument(
-        "--workers", type=int, default=1, help="app processes (eventapi serve --workers)"
-    )
+    add_workers_option(parser)
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
     with embedded_server(
         DB_POOL_SIZE="40", DB_MAX_OVERFLOW="40", WEB_CONCURRENCY=str(args.workers)
     ) as server:
-        host, port = server.url.removeprefix("http://").split(":")
-        conn = Connection(host, int(port))
+        conn = Connection.to(server.url)
         event, ticket_type = await setup(conn, args.tickets)
         conn.close()
         database_url = server.runtime()["database_url"]
@@ -261,10 +258,7 @@ async def main() -> None:
     print(
         f"load generator CPU per order (this process, same machine): {client_cpu * 1000 / max(sold, 1):.1f} ms"
     )
-    peak = sum(sampler.peak_rss.get(pid, 0) for pid in apps)
-    print(
-        f"peak server memory ({len(apps)} process{'es' if len(apps) > 1 else ''}): {peak / 2**20:.0f} MB"
-    )
+    print(sampler.peak_of(apps))
     print(
         f"raw ceiling (asyncpg, 64 tasks, 10,000 conditional decrements): {ceiling:.0f} per second"
     )

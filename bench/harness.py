@@ -4,6 +4,7 @@ little of the machine's CPU as possible), and process CPU and peak-memory sampli
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -131,6 +132,12 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
+    @classmethod
+    def to(cls, url: str) -> Connection:
+        """A connection to `http://host:port`."""
+        host, port = url.removeprefix("http://").split(":")
+        return cls(host, int(port))
+
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
@@ -188,6 +195,12 @@ class Sampler:
         self._stop.set()
         self._thread.join()
 
+    def peak_of(self, pids: list[int]) -> str:
+        """The summed peak memory of `pids`, e.g. "peak server memory (3 processes): 414 MB"."""
+        peak = sum(self.peak_rss.get(pid, 0) for pid in pids)
+        processes = f"{len(pids)} process{'es' if len(pids) > 1 else ''}"
+        return f"peak server memory ({processes}): {peak / 2**20:.0f} MB"
+
     def _run(self) -> None:
         processes = [psutil.Process(p) for p in self.pids]
         while not self._stop.is_set():
@@ -196,6 +209,12 @@ class Sampler:
                     rss = proc.memory_info().rss
                     self.peak_rss[proc.pid] = max(self.peak_rss.get(proc.pid, 0), rss)
             time.sleep(self.interval)
+
+
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers", type=int, default=1, help="app processes (eventapi serve --workers)"
+    )
 
 
 def cpu_seconds(*pids: int) -> float:
