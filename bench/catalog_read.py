@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,34 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextlib.contextmanager
+def eventapi_serving(
+    data_dir: str, port: int, **extra_env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`eventapi serve` on the embedded default in `data_dir`, rate limits out of the way,
+    ready on `port`; stopped on exit."""
+    env = {
+        **os.environ,
+        "DATA_DIR": data_dir,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        **extra_env,
+        "RATE_LIMIT_ANONYMOUS": "1000000000",
+        "RATE_LIMIT_AUTHENTICATED": "1000000000",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    with open(Path(data_dir) / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            [str(EVENTAPI), "serve"], env=env, stdout=log, stderr=log, cwd=ROOT
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/health/ready", 180, server)
+            yield server
+        finally:
+            stop(server)
 
 
 class ProcessWatch:
@@ -525,22 +554,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="eventapi-bench-") as data_dir:
         port = free_port()
-        env = {
-            **os.environ,
-            "DATA_DIR": data_dir,
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "RATE_LIMIT_ANONYMOUS": "1000000000",
-            "RATE_LIMIT_AUTHENTICATED": "1000000000",
-        }
-        env.pop("DATABASE_URL", None)
-        env.pop("REDIS_URL", None)
-        log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(
-            [str(EVENTAPI), "serve"], env=env, stdout=log, stderr=log, cwd=ROOT
-        )
-        try:
-            wait_ready(f"http://127.0.0.1:{port}/health/ready", 180, server)
+        with eventapi_serving(data_dir, port) as server:
             slug = seed(f"http://127.0.0.1:{port}")
             query = EVENT_PAGE
             if args.without_ticket_types:
@@ -553,9 +567,6 @@ def main() -> int:
             ).json()
             assert check["data"]["event"]["id"], check
             event_result = measured(args, server.pid, port, "/graphql", body, data_dir)
-        finally:
-            stop(server)
-            log.close()
 
     load_after = os.getloadavg()
     print()

@@ -31,8 +31,7 @@ from urllib.parse import urlencode
 import httpx
 from catalog_read import (
     EVENT_PAGE,
-    EVENTAPI,
-    ROOT,
+    eventapi_serving,
     free_port,
     measured,
     report,
@@ -141,23 +140,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="eventapi-bench-") as data_dir:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "DATA_DIR": data_dir,
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMIT_ANONYMOUS": "1000000000",
-            "RATE_LIMIT_AUTHENTICATED": "1000000000",
-        }
-        env.pop("DATABASE_URL", None)
-        env.pop("REDIS_URL", None)
-        log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(
-            [str(EVENTAPI), "serve"], env=env, stdout=log, stderr=log, cwd=ROOT
-        )
-        try:
-            wait_ready(f"{base}/health/ready", 180, server)
+        with eventapi_serving(data_dir, port, LOG_LEVEL="WARNING") as server:
             slug = seed(base)
             register(base, slug)
             invalidation = check_invalidation(base, slug, login(base))
@@ -165,9 +148,6 @@ def main() -> int:
             before = cache_counts(base)
             page_result: dict[str, Any] = measured(args, server.pid, port, path, None, data_dir)
             after = cache_counts(base)
-        finally:
-            stop(server)
-            log.close()
 
     hits = after["hit"] - before["hit"]
     misses = after["miss"] - before["miss"]
