@@ -26,8 +26,7 @@ from graphql import (
 )
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import Response
 
 from schema.context import Context
 from schema.errors import format_error
@@ -42,6 +41,7 @@ from server.auth.authenticate import resolve_actor
 from server.clock import utcnow
 from server.errors import Unauthenticated
 from server.ratelimit import RateLimitStatus, hit
+from server.rest.graphiql import graphiql_page
 
 log = structlog.get_logger("eventapi.http")
 
@@ -287,7 +287,7 @@ class GraphQLHTTPHandler:
         request_id: str = request.state.request_id
         started = time.perf_counter()
         if request.method == "GET" and wants_html(request) and state.settings.graphiql_enabled:
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
+            return graphiql_page()
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return self._error_response(

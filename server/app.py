@@ -28,6 +28,7 @@ from server.rest import auth as rest_auth
 from server.rest import health as rest_health
 from server.rest import live_page, payment_webhooks
 from server.rest import reports as rest_reports
+from server.rest import static as rest_static
 from server.rest import tickets as rest_tickets
 from server.rest.metrics import metrics_endpoint
 from server.tickets import keys as ticket_keys
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         *rest_tickets.routes(),
         *rest_reports.routes(),
         *live_page.routes(),
+        *rest_static.routes(),
     ]
     middleware = [
         Middleware(RequestContextMiddleware),

@@ -3,8 +3,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+from playwright.async_api import Browser, BrowserContext, Route, async_playwright
 
 from server.config import Settings
 from tests.support.graphql_ws import InProcessServer, serve_in_process
@@ -36,3 +39,61 @@ def chromium() -> str:
 async def page_server(settings: Settings) -> AsyncIterator[InProcessServer]:
     async with serve_in_process(settings) as server:
         yield server
+
+
+# Any host name but the test server's resolves nowhere: the pages must work offline.
+OFFLINE_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    """One headless Chromium per test module (each test opens its own contexts)."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=OFFLINE_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@dataclass
+class PageLog:
+    """What a page did that a test should see: script errors, console errors (a refused
+    Content-Security-Policy shows there) and requests for anything off the test server."""
+
+    errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    offsite: list[str] = field(default_factory=list)
+
+    def clean(self) -> bool:
+        return not (self.errors or self.console or self.offsite)
+
+
+async def offline_context(
+    browser: Browser, origin: str, **options: Any
+) -> tuple[BrowserContext, PageLog]:
+    """A fresh context (its own cookies and storage) that refuses every request not
+    addressed to `origin`, and records it."""
+    context = await browser.new_context(**options)
+    log = PageLog()
+
+    async def only_local(route: Route) -> None:
+        url = route.request.url
+        if url.startswith((origin + "/", origin.replace("http", "ws", 1) + "/", "data:")):
+            await route.continue_()
+        else:
+            log.offsite.append(url)
+            await route.abort()
+
+    await context.route("**/*", only_local)
+    context.on("weberror", lambda error: log.errors.append(str(error.error)))
+    context.on(
+        "console",
+        lambda message: log.console.append(message.text) if message.type == "error" else None,
+    )
+    return context, log
