@@ -12,13 +12,14 @@ from schema.errors import run_query
 from schema.orders.types import Order
 from schema.subscriptions.errors import checked, coded_stream
 from schema.subscriptions.shared import SharedEvents
-from schema.ticketing.types import Availability
+from schema.ticketing.types import Availability, SeatAvailability
 from schema.ws import socket_actor
 from server.live.hub import LiveHub, live_hub
 from server.live.service import (
     AvailabilityGrant,
     authorize_availability_watch,
     authorize_order_watch,
+    authorize_seat_watch,
 )
 
 
@@ -47,6 +48,26 @@ class LiveSubscriptions:
 
         hub, grant = await checked(authorize)
         return coded_stream(_availability_stream(hub, grant))
+
+    @strawberry.subscription(
+        description="First every seat of the date (or of one section) with its state, "
+        "then each seat whose state changes: orders, holds, expiries, refunds, "
+        "cancellations. Anyone who may read the event (drafts only for members)."
+    )
+    async def seat_availability(
+        self, info: Info, occurrence_id: strawberry.ID, section: str | None = None
+    ) -> AsyncGenerator[SeatAvailability, None]:
+        actor = info.context.actor
+
+        async def authorize() -> tuple[LiveHub, AvailabilityGrant]:
+            occurrence = require_id(occurrence_id, "occurrenceId")
+            grant = await run_query(
+                info, lambda s: authorize_seat_watch(s, actor=actor, occurrence_id=occurrence)
+            )
+            return admitted(info), grant
+
+        hub, grant = await checked(authorize)
+        return coded_stream(_seat_stream(hub, grant, section))
 
     @strawberry.subscription(
         description="The order now, then again after every change (for the buyer waiting "
@@ -86,6 +107,24 @@ async def _availability_stream(hub: LiveHub, grant: AvailabilityGrant) -> AsyncG
     ) as watcher:
         async for row in watcher:
             yield _shared_rows.of(row, Availability.from_row)
+
+
+_shared_seats: SharedEvents[SeatAvailability] = SharedEvents()
+
+
+async def _seat_stream(
+    hub: LiveHub, grant: AvailabilityGrant, section: str | None
+) -> AsyncGenerator[Any, None]:
+    """Yields `SharedEvent[SeatAvailability]`: seat states do not depend on the viewer."""
+    assert grant.occurrence_id is not None
+    async with hub.watch_seats(
+        grant.event_id,
+        occurrence_id=grant.occurrence_id,
+        section=section,
+        sees_private=grant.sees_private,
+    ) as watcher:
+        async for seat in watcher:
+            yield _shared_seats.of(seat, SeatAvailability.from_row)
 
 
 async def _order_stream(

@@ -5,7 +5,7 @@ import strawberry
 from schema.common import require_id
 from schema.context import Info
 from schema.errors import run_query, run_query_or_empty
-from schema.ticketing.types import Availability, SeatAvailability, SeatState
+from schema.ticketing.types import Availability, SeatAvailability
 from server.clock import utcnow
 from server.ticketing.queries import event_availability, seat_states
 
@@ -41,8 +41,6 @@ class TicketingQueries:
     async def seat_availability(
         self, info: Info, occurrence_id: strawberry.ID, section: str | None = None
     ) -> list[SeatAvailability]:
-        from schema.venues.types import Seat
-
         occurrence = require_id(occurrence_id, "occurrenceId")
         rows = await run_query_or_empty(
             info,
@@ -50,12 +48,4 @@ class TicketingQueries:
                 s, actor=info.context.actor, occurrence_id=occurrence, section=section, now=utcnow()
             ),
         )
-        return [
-            SeatAvailability(
-                seat=Seat(
-                    id=strawberry.ID(str(r.seat_id)), section=r.section, row=r.row, number=r.number
-                ),
-                state=SeatState(r.state),
-            )
-            for r in rows
-        ]
+        return [SeatAvailability.from_row(r) for r in rows]

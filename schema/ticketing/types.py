@@ -18,6 +18,7 @@ from server.ticketing.models import PriceTier as PriceTierModel
 from server.ticketing.models import TicketType as TicketTypeModel
 from server.ticketing.models import Visibility as VisibilityModel
 from server.ticketing.pricing import current_tier
+from server.ticketing.queries import SeatStatus
 
 if TYPE_CHECKING:
     from schema.venues.types import Seat
@@ -198,6 +199,15 @@ class Hold:
 class SeatAvailability:
     seat: Annotated[Seat, strawberry.lazy("schema.venues.types")]
     state: SeatState
+
+    @classmethod
+    def from_row(cls, row: SeatStatus) -> SeatAvailability:
+        from schema.venues.types import Seat
+
+        seat = Seat(
+            id=strawberry.ID(str(row.seat_id)), section=row.section, row=row.row, number=row.number
+        )
+        return cls(seat=seat, state=SeatState(row.state))
 
 
 @strawberry.type

@@ -33,8 +33,8 @@ from server.errors import DomainError, ErrorCode
 from server.live import metrics
 from server.live.channels import CONTROL, decode_scope, event_channel, order_channel
 from server.live.publisher import publisher_for
-from server.live.topics import EventTopic, OrderTopic, Topic
-from server.live.watchers import AvailabilityWatcher, OrderWatcher, Watcher
+from server.live.topics import EventTopic, OrderTopic, SeatTopic, Topic
+from server.live.watchers import AvailabilityWatcher, OrderWatcher, SeatWatcher, Watcher
 
 log = structlog.get_logger("eventapi.live")
 
@@ -76,7 +76,8 @@ class LiveHub:
         self.state = state
         self.backoff = backoff
         self.max_watchers = max_watchers
-        self.topics: dict[str, Topic[Any, Any]] = {}
+        self.topics: dict[str, Topic[Any, Any]] = {}  # by topic name
+        self._hearing: dict[str, set[Topic[Any, Any]]] = {}  # the topics of each channel
         self._watchers = 0
         self._reads = asyncio.Semaphore(MAX_CONCURRENT_READS)
         self._client: Redis | None = None
@@ -149,6 +150,34 @@ class LiveHub:
             yield watcher
 
     @asynccontextmanager
+    async def watch_seats(
+        self,
+        event_id: uuid.UUID,
+        *,
+        occurrence_id: uuid.UUID,
+        section: str | None,
+        sees_private: bool,
+    ) -> AsyncIterator[SeatWatcher]:
+        watcher = SeatWatcher(
+            occurrence_id=occurrence_id, section=section, sees_private=sees_private
+        )
+        channel = event_channel(event_id)
+        name = f"{channel}/seats/{occurrence_id}"
+        async with self._watching(
+            name,
+            watcher,
+            lambda: SeatTopic(
+                name,
+                self.state.db,
+                self._read_slot,
+                channel=channel,
+                event_id=event_id,
+                occurrence_id=occurrence_id,
+            ),
+        ):
+            yield watcher
+
+    @asynccontextmanager
     async def watch_order(self, order_id: uuid.UUID) -> AsyncIterator[OrderWatcher]:
         watcher = OrderWatcher()
         channel = order_channel(order_id)
@@ -161,16 +190,20 @@ class LiveHub:
 
     @asynccontextmanager
     async def _watching(
-        self, channel: str, watcher: W, new_topic: Callable[[], Topic[W, Any]]
+        self, name: str, watcher: W, new_topic: Callable[[], Topic[W, Any]]
     ) -> AsyncIterator[W]:
         self.admit()
-        topic = self.topics.get(channel)
+        topic = self.topics.get(name)
         if topic is None:
             topic = new_topic()
-            self.topics[channel] = topic
-            metrics.channels.inc()
-            if channel in self._confirmed:
-                # Still subscribed from an earlier topic whose UNSUBSCRIBE was not sent yet.
+            self.topics[name] = topic
+            hearing = self._hearing.setdefault(topic.channel, set())
+            if not hearing:
+                metrics.channels.inc()
+            hearing.add(topic)
+            if topic.channel in self._confirmed:
+                # Subscribed already: for another topic of the channel, or from an earlier
+                # topic whose UNSUBSCRIBE was not sent yet.
                 topic.live = True
             self._sync_wanted.set()
         topic.watchers.add(watcher)
@@ -184,9 +217,13 @@ class LiveHub:
             topic.watchers.discard(watcher)
             self._watchers -= 1
             metrics.subscribers.dec()
-            if not topic.watchers and self.topics.get(channel) is topic:
-                del self.topics[channel]
-                metrics.channels.dec()
+            if not topic.watchers and self.topics.get(name) is topic:
+                del self.topics[name]
+                hearing = self._hearing.get(topic.channel, set())
+                hearing.discard(topic)
+                if not hearing:
+                    self._hearing.pop(topic.channel, None)
+                    metrics.channels.dec()
                 topic.close()
                 self._sync_wanted.set()
 
@@ -253,11 +290,13 @@ class LiveHub:
         kind = message.get("type")
         channel = _text(message.get("channel"))
         if kind == "message":
-            topic = self.topics.get(channel)
-            if topic is not None:
+            hearing = self._hearing.get(channel)
+            if hearing:
                 self.messages += 1
                 metrics.received.inc()
-                topic.request(decode_scope(message.get("data") or b""))
+                scope = decode_scope(message.get("data") or b"")
+                for topic in hearing:
+                    topic.request(scope)
         elif kind == "subscribe":
             left = self._awaiting.get(channel, 0) - 1
             if left > 0:
@@ -266,8 +305,7 @@ class LiveHub:
             self._awaiting.pop(channel, None)
             if channel in self._subscribed:
                 self._confirmed.add(channel)
-                topic = self.topics.get(channel)
-                if topic is not None:
+                for topic in self._hearing.get(channel, ()):
                     topic.go_live()
 
     async def _lose_connection(self) -> None:
@@ -305,7 +343,7 @@ class LiveHub:
                 pubsub = self._pubsub
                 if pubsub is None:
                     continue
-                wanted = set(self.topics) | {CONTROL}
+                wanted = set(self._hearing) | {CONTROL}
                 adding = sorted(wanted - self._subscribed)
                 dropping = sorted(self._subscribed - wanted)
                 try:

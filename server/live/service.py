@@ -20,10 +20,15 @@ from server.events.workflow import is_public
 from server.live.channels import Scope
 from server.orders.models import Order
 from server.orders.service import get_order
-from server.ticketing.access import can_read_private, event_for_read
+from server.ticketing.access import (
+    can_read_private,
+    event_for_read,
+    occurrence_event_for_read,
+)
 from server.ticketing.availability import Availability, availability
 from server.ticketing.errors import OccurrenceNotFound
 from server.ticketing.models import TicketType, Visibility
+from server.ticketing.queries import SeatStatus, occurrence_seat_states
 from server.ticketing.service import visible_ticket_types
 
 
@@ -48,6 +53,16 @@ async def authorize_availability_watch(
         )
         if belongs is None:
             raise OccurrenceNotFound(field="occurrenceId")
+    sees_private = await can_read_private(session, actor, event.organization_id)
+    return AvailabilityGrant(event.id, occurrence_id, sees_private)
+
+
+async def authorize_seat_watch(
+    session: AsyncSession, *, actor: Actor, occurrence_id: uuid.UUID
+) -> AvailabilityGrant:
+    """The seat map of a date: whoever may read the event (the rule of the
+    `seatAvailability` query); anyone else, and an unknown date, gets `OccurrenceNotFound`."""
+    event = await occurrence_event_for_read(session, actor, occurrence_id)
     sees_private = await can_read_private(session, actor, event.organization_id)
     return AvailabilityGrant(event.id, occurrence_id, sees_private)
 
@@ -99,6 +114,27 @@ async def event_views(
         member_rows=rows,
         public_rows=[r for r in rows if r.ticket_type_id not in private],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SeatViews:
+    """One read of a date's seat map (every section), for all its watchers."""
+
+    exists: bool
+    public: bool = False
+    seats: list[SeatStatus] = field(default_factory=list)
+
+
+async def seat_views(
+    session: AsyncSession, *, event_id: uuid.UUID, occurrence_id: uuid.UUID, now: datetime
+) -> SeatViews:
+    event = await session.get(Event, event_id)
+    if event is None:
+        return SeatViews(exists=False)
+    seats = await occurrence_seat_states(
+        session, event_id=event_id, occurrence_id=occurrence_id, section=None, now=now
+    )
+    return SeatViews(exists=True, public=is_public(event.status, event.published_at), seats=seats)
 
 
 async def current_order(session: AsyncSession, *, order_id: uuid.UUID) -> Order | None:

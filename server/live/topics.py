@@ -21,8 +21,8 @@ from server.clock import utcnow
 from server.db import Database
 from server.live import metrics
 from server.live.channels import Scope, merge_scopes
-from server.live.service import EventViews, current_order, event_views
-from server.live.watchers import AvailabilityWatcher, OrderWatcher, Watcher
+from server.live.service import EventViews, SeatViews, current_order, event_views, seat_views
+from server.live.watchers import AvailabilityWatcher, OrderWatcher, SeatWatcher, Watcher
 from server.orders.models import Order
 from server.ticketing.availability import Availability
 
@@ -38,8 +38,14 @@ ReadSlot = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
 class Topic(ABC, Generic[W, S]):
-    def __init__(self, name: str, db: Database, read_slot: ReadSlot) -> None:
+    """`name` identifies the topic in the hub; `channel` is the Redis channel whose
+    messages it hears (by default the same: several topics may hear one channel)."""
+
+    def __init__(
+        self, name: str, db: Database, read_slot: ReadSlot, *, channel: str | None = None
+    ) -> None:
         self.name = name
+        self.channel = channel or name
         self.db = db
         self.read_slot = read_slot
         self.watchers: set[W] = set()
@@ -142,6 +148,48 @@ class EventTopic(Topic[AvailabilityWatcher, EventViews]):
                 rows = view.get(watcher.occurrence_id, [])
             for row in rows:
                 watcher.offer((row.ticket_type_id, row.occurrence_id), row)
+
+
+class SeatTopic(Topic[SeatWatcher, SeatViews]):
+    """One date's seat map. It hears its event's channel and reads only when a change
+    names its date (or every date)."""
+
+    def __init__(
+        self,
+        name: str,
+        db: Database,
+        read_slot: ReadSlot,
+        *,
+        channel: str,
+        event_id: uuid.UUID,
+        occurrence_id: uuid.UUID,
+    ) -> None:
+        super().__init__(name, db, read_slot, channel=channel)
+        self.event_id = event_id
+        self.occurrence_id = occurrence_id
+
+    def request(self, scope: Scope, *, reset: bool = False) -> None:
+        if reset or scope is None or self.occurrence_id in scope:
+            super().request(scope, reset=reset)
+
+    async def read(self, scope: Scope) -> SeatViews:
+        async with self.db.read() as session:
+            return await seat_views(
+                session, event_id=self.event_id, occurrence_id=self.occurrence_id, now=utcnow()
+            )
+
+    def dispatch(self, state: SeatViews, targets: list[SeatWatcher], *, reset: bool) -> None:
+        for watcher in targets:
+            if watcher.ended or watcher not in self.watchers:
+                continue
+            if not state.exists or not (state.public or watcher.sees_private):
+                watcher.end()
+                continue
+            if reset:
+                watcher.forget_taken()
+            for seat in state.seats:
+                if watcher.section is None or seat.section == watcher.section:
+                    watcher.offer(seat.seat_id, seat)
 
 
 def _by_date(rows: list[Availability]) -> dict[uuid.UUID, list[Availability]]:

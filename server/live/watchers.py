@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 from server.live.channels import Scope
 from server.orders.models import Order
 from server.ticketing.availability import Availability
+from server.ticketing.queries import SeatStatus
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -89,3 +90,20 @@ class AvailabilityWatcher(Watcher[AvailabilityKey, Availability]):
 
 class OrderWatcher(Watcher[uuid.UUID, Order]):
     """One order's status; each read is a new row object, so every change is offered."""
+
+
+class SeatWatcher(Watcher[uuid.UUID, SeatStatus]):
+    """The seat map of one date (or one of its sections): a state per seat, offered again
+    only when that seat's state changed."""
+
+    def __init__(
+        self, *, occurrence_id: uuid.UUID, section: str | None, sees_private: bool
+    ) -> None:
+        super().__init__()
+        self.occurrence_id = occurrence_id
+        self.section = section
+        self.sees_private = sees_private
+
+    @property
+    def scope(self) -> Scope:
+        return frozenset({self.occurrence_id})

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.actor import Actor
 from server.events import access as events_access
 from server.events.errors import EventNotFound
-from server.events.models import Event
+from server.events.models import Event, EventOccurrence
 from server.organizations.access import Grant, Permission, readable_organization_ids
-from server.ticketing.errors import TicketTypeNotFound
+from server.ticketing.errors import OccurrenceNotFound, TicketTypeNotFound
 from server.ticketing.models import TicketType
 
 
@@ -65,3 +65,19 @@ async def event_for_read(session: AsyncSession, actor: Actor, event_id: uuid.UUI
     except EventNotFound:
         raise EventNotFound(field="eventId") from None
     return event
+
+
+async def occurrence_event_for_read(
+    session: AsyncSession, actor: Actor, occurrence_id: uuid.UUID
+) -> Event:
+    """The event of a date, by `event_for_read`'s rule; an unknown date and an event the
+    caller may not see both answer `OccurrenceNotFound`."""
+    event_id = await session.scalar(
+        select(EventOccurrence.event_id).where(EventOccurrence.id == occurrence_id)
+    )
+    if event_id is None:
+        raise OccurrenceNotFound(field="occurrenceId")
+    try:
+        return await event_for_read(session, actor, event_id)
+    except EventNotFound:
+        raise OccurrenceNotFound(field="occurrenceId") from None

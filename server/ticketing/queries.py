@@ -10,9 +10,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.events.errors import EventNotFound
 from server.events.models import EventOccurrence
-from server.ticketing.access import can_read_private, event_for_read
+from server.ticketing.access import can_read_private, event_for_read, occurrence_event_for_read
 from server.ticketing.availability import Availability, availability
 from server.ticketing.errors import OccurrenceNotFound
 from server.ticketing.holds import hold_for_token
@@ -104,15 +103,22 @@ async def seat_states(
     now: datetime,
 ) -> list[SeatStatus]:
     """Every seat of the event's snapshot with its state for one date, in one query."""
-    event_id = await session.scalar(
-        select(EventOccurrence.event_id).where(EventOccurrence.id == occurrence_id)
+    event = await occurrence_event_for_read(session, actor, occurrence_id)
+    return await occurrence_seat_states(
+        session, event_id=event.id, occurrence_id=occurrence_id, section=section, now=now
     )
-    if event_id is None:
-        raise OccurrenceNotFound(field="occurrenceId")
-    try:
-        await event_for_read(session, actor, event_id)
-    except EventNotFound:
-        raise OccurrenceNotFound(field="occurrenceId") from None
+
+
+async def occurrence_seat_states(
+    session: AsyncSession,
+    *,
+    event_id: uuid.UUID,
+    occurrence_id: uuid.UUID,
+    section: str | None,
+    now: datetime,
+) -> list[SeatStatus]:
+    """The seat states of one date, for a caller already allowed to see them (the query
+    above, the live seat map)."""
     rows = await session.execute(
         _SEAT_STATES,
         {"occurrence_id": occurrence_id, "event_id": event_id, "section": section, "now": now},

@@ -195,3 +195,56 @@ async def pay_with_test(
     )
     assert response.status_code == 200, response.text
     return dict(payment)
+
+
+SEATS = """
+query($o: ID!) { seatAvailability(occurrenceId: $o) { seat { id section row number } state } }
+"""
+
+
+async def seated_sale(
+    gql: GraphQLClient,
+    org: factories.TestOrg | None = None,
+    *,
+    seats: dict[str, tuple[int, int]],
+    price: str = "25.00",
+    **options: Any,
+) -> Sale:
+    """A published event at a venue whose seatmap has, per section, (rows, seats per row),
+    with one ticket type selling every seat."""
+    org = org or await factories.create_org(gql)
+    venue = await gql(
+        "mutation($i: CreateVenueInput!) { createVenue(input: $i) { venue { id } } }",
+        {"i": {"organizationId": org.id, "name": "Hall", "timezone": "Africa/Lagos"}},
+        token=org.owner.token,
+    )
+    venue_id = venue["createVenue"]["venue"]["id"]
+    layout = [
+        {"section": section, "row": str(row), "number": str(number)}
+        for section, (rows, per_row) in seats.items()
+        for row in range(1, rows + 1)
+        for number in range(1, per_row + 1)
+    ]
+    seatmap = await gql(
+        "mutation($i: CreateSeatmapInput!) { createSeatmap(input: $i) { seatmap { id } } }",
+        {"i": {"venueId": venue_id, "name": "Main floor", "seats": layout}},
+        token=org.owner.token,
+    )
+    return await sale(
+        gql,
+        org,
+        quantity=len(layout),
+        price=price,
+        event={"venueId": venue_id, "seatmapId": seatmap["createSeatmap"]["seatmap"]["id"]},
+        ticket_type={"sections": sorted(seats)},
+        **options,
+    )
+
+
+async def seat_ids(gql: GraphQLClient, sale: Sale, token: str | None = None) -> dict[str, str]:
+    """Seat ids by "section/row/number" for the sale's first date."""
+    data = await gql(SEATS, {"o": sale.occurrence_ids[0]}, token=token or sale.org.owner.token)
+    return {
+        f"{s['seat']['section']}/{s['seat']['row']}/{s['seat']['number']}": s["seat"]["id"]
+        for s in data["seatAvailability"]
+    }

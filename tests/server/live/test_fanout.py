@@ -173,3 +173,39 @@ async def test_a_burst_of_concurrent_orders_ends_with_the_last_state(
         counts = [row["available"] for row in seen]
         assert counts == sorted(counts, reverse=True)
         assert (await commerce.availability(gql, sale))[0]["available"] == 70
+
+
+async def test_seat_maps_and_availability_of_one_event_share_its_channel(
+    gql: GraphQLClient, redis: Redis, ws_server: InProcessServer
+) -> None:
+    sale = await commerce.seated_sale(gql, seats={"A": (1, 2)})
+    ids = await commerce.seat_ids(gql, sale)
+    hub = hub_of(ws_server)
+    channel = event_channel(uuid.UUID(sale.event_id))
+    seats_query = "subscription($o: ID!) { seatAvailability(occurrenceId: $o) { state } }"
+    async with connect(ws_server.url) as ws:
+        counts = await ws.subscribe(AVAILABILITY, {"eventId": sale.event_id})
+        seats = await ws.subscribe(seats_query, {"o": sale.occurrence_ids[0]})
+        await counts.next()
+        await seats.take(2)
+        assert {channel, f"{channel}/seats/{sale.occurrence_ids[0]}"} <= set(hub.topics)
+        assert await numsub(redis, channel) == 1  # two topics, one Redis subscription
+
+        assert (await commerce.order(gql, sale, 1, item={"seatIds": [ids["A/1/1"]]}))[
+            "errors"
+        ] == []
+        assert (await counts.next())["ticketAvailability"]["available"] == 1
+        assert (await seats.next())["seatAvailability"]["state"] == "RESERVED"
+
+        await seats.complete()
+        await eventually(
+            lambda: f"{channel}/seats/{sale.occurrence_ids[0]}" not in hub.topics,
+            "the seat topic removed",
+        )
+        assert channel in hub.topics
+        assert await numsub(redis, channel) == 1  # still heard for the counts
+        assert (await commerce.order(gql, sale, 1, item={"seatIds": [ids["A/1/2"]]}))[
+            "errors"
+        ] == []
+        assert (await counts.next())["ticketAvailability"]["available"] == 0
+    await eventually(lambda: channel not in hub.topics, "no topic left")
