@@ -26,7 +26,7 @@ from server.middleware import RequestContextMiddleware
 from server.rest import assets as rest_assets
 from server.rest import auth as rest_auth
 from server.rest import health as rest_health
-from server.rest import live_page, payment_webhooks
+from server.rest import live_page, payment_webhooks, seat_page
 from server.rest import reports as rest_reports
 from server.rest import static as rest_static
 from server.rest import tickets as rest_tickets
@@ -96,6 +96,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         *rest_tickets.routes(),
         *rest_reports.routes(),
         *live_page.routes(),
+        *seat_page.routes(),
         *rest_static.routes(),
     ]
     middleware = [

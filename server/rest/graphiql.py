@@ -10,6 +10,7 @@ from server.rest.pages import html_page
 from server.rest.static import static_url
 
 ASSETS = {
+    "icon": "pages/icon.svg",
     "graphiql_css": "vendor/graphiql-3.8.3/graphiql.min.css",
     "explorer_css": "vendor/graphiql-plugin-explorer-1.0.2/style.css",
     "page_css": "graphiql/page.css",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import secrets
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -17,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from server.app_state import AppState
 from server.errors import DomainError
 from server.live.service import LivePage, live_page
-from server.rest.pages import not_found, page_headers, render, script_json
+from server.rest.pages import local_times, not_found, page_headers, render, script_json
 
 MAX_SLUG = 96
 
@@ -41,13 +40,7 @@ async def live_availability_page(request: Request) -> Response:
 
 
 def render_page(page: LivePage, nonce: str) -> str:
-    try:
-        zone = ZoneInfo(page.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    dates = {
-        str(d.id): d.starts_at.astimezone(zone).strftime("%a %d %b %Y, %H:%M") for d in page.dates
-    }
+    dates = local_times(page.timezone, ((d.id, d.starts_at) for d in page.dates))
     names = {str(t.id): t.name for t in page.ticket_types}
     rows = "".join(
         f'<tr data-key="{t}/{d}" data-ticket-type="{t}" data-occurrence="{d}">'

@@ -5,9 +5,11 @@ scripts and styles only from this server, no inline code, no eval)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from starlette.responses import HTMLResponse, PlainTextResponse
@@ -61,3 +63,13 @@ def script_json(value: object) -> str:
 
 def not_found(message: str) -> PlainTextResponse:
     return PlainTextResponse(message, status_code=404, headers={"Cache-Control": "no-store"})
+
+
+def local_times(timezone: str, moments: Iterable[tuple[object, datetime]]) -> dict[str, str]:
+    """Each moment as the event's local time for people ("Sat 05 Dec 2026, 19:30"), by
+    its key as text; an unknown time zone falls back to UTC."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return {str(key): at.astimezone(zone).strftime("%a %d %b %Y, %H:%M") for key, at in moments}
