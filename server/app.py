@@ -25,8 +25,8 @@ from server.live import hub as live_hub
 from server.middleware import RequestContextMiddleware
 from server.rest import assets as rest_assets
 from server.rest import auth as rest_auth
+from server.rest import dashboard_page, live_page, payment_webhooks, seat_page
 from server.rest import health as rest_health
-from server.rest import live_page, payment_webhooks, seat_page
 from server.rest import reports as rest_reports
 from server.rest import static as rest_static
 from server.rest import tickets as rest_tickets
@@ -97,6 +97,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         *rest_reports.routes(),
         *live_page.routes(),
         *seat_page.routes(),
+        *dashboard_page.routes(),
         *rest_static.routes(),
     ]
     middleware = [

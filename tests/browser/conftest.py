@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -97,3 +98,32 @@ async def offline_context(
         lambda message: log.console.append(message.text) if message.type == "error" else None,
     )
     return context, log
+
+
+async def painted_share(browser: Browser, png: bytes) -> float:
+    """The share of a screenshot's pixels that differ from its most common colour (the
+    background): near 0 for a blank page. Decoded by the browser itself, in a blank page."""
+    page = await browser.new_page()
+    try:
+        return float(
+            await page.evaluate(
+                """async (data) => {
+                  const blob = await (await fetch("data:image/png;base64," + data)).blob();
+                  const image = await createImageBitmap(blob);
+                  const canvas = new OffscreenCanvas(image.width, image.height);
+                  const context = canvas.getContext("2d");
+                  context.drawImage(image, 0, 0);
+                  const pixels = context.getImageData(0, 0, image.width, image.height).data;
+                  const counts = new Map();
+                  for (let i = 0; i < pixels.length; i += 16) {
+                    const key = (pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2];
+                    counts.set(key, (counts.get(key) || 0) + 1);
+                  }
+                  const total = pixels.length / 16;
+                  return 1 - Math.max(...counts.values()) / total;
+                }""",
+                base64.b64encode(png).decode(),
+            )
+        )
+    finally:
+        await page.close()
