@@ -15,6 +15,7 @@ from server.app_state import AppState
 from server.config import Settings
 from server.db import Database
 from server.effects import EffectRunner
+from server.jobs.resilient import job_redis_options
 
 WEBHOOK_USER_AGENT = "eventapi-webhooks/1"
 
@@ -47,21 +48,29 @@ class WorkerResources:
 
     async def open(self) -> None:
         async with self._lock:
-            self._users += 1
             if self._state is not None:
+                self._users += 1
                 return
             settings = self.settings
             assert settings.database_url and settings.redis_url
             concurrency = settings.worker_concurrency
+            options = job_redis_options()
+            queue_settings = RedisSettings.from_dsn(settings.redis_url)
+            queue_settings.conn_retries = 0  # the worker's own backoff waits for Redis
+            queue_settings.retry, queue_settings.retry_on_error = (
+                options["retry"],
+                options["retry_on_error"],
+            )
+            queue = await create_pool(queue_settings)
             db = Database(
                 settings.database_url, pool_size=concurrency, max_overflow=concurrency * 3
             )
-            redis = Redis.from_url(settings.redis_url)
-            queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+            redis = Redis.from_url(settings.redis_url, **options)
             state = AppState(settings=settings, db=db, redis=redis, queue=queue)
             EffectRunner(state).install(db)
             self._state = state
             self._http = new_http_client(settings)
+            self._users = 1
 
     async def close(self) -> None:
         async with self._lock:

@@ -42,3 +42,8 @@ webhook_attempt_duration = Histogram(
 outbox_dispatched = Counter(
     "eventapi_outbox_events_dispatched_total", "Outbox events dispatched", ["event_type"]
 )
+redis_outages = Counter(
+    "eventapi_worker_redis_outages_total",
+    "Times a worker lost Redis and waited to reconnect",
+    ["queue"],
+)

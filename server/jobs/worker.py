@@ -15,7 +15,6 @@ from typing import Any
 
 import structlog
 from arq.connections import RedisSettings
-from arq.worker import Worker
 from prometheus_client import start_http_server
 
 from server.config import Settings
@@ -23,6 +22,7 @@ from server.jobs import metrics, queues
 from server.jobs.context import WorkerResources
 from server.jobs.modules import load_task_modules
 from server.jobs.registry import RESOURCES_KEY, cron_jobs_for, functions_for
+from server.jobs.resilient import ResilientWorker
 
 log = structlog.get_logger("eventapi.worker")
 
@@ -37,17 +37,19 @@ async def noop(ctx: dict[str, Any]) -> None:
 
 def build_workers(
     settings: Settings, *, only: Sequence[str] | None = None, burst: bool = False
-) -> list[Worker]:
+) -> list[ResilientWorker]:
     """One ARQ worker per queue, sharing one set of resources (database, Redis, HTTP).
-    `burst` workers stop once their queue is empty (tests, one-off runs)."""
+    `burst` workers stop once their queue is empty (tests, one-off runs). A worker that
+    loses Redis waits for it and carries on (`server.jobs.resilient`)."""
     assert settings.redis_url is not None
     load_task_modules()
     redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    redis_settings.conn_retries = 0  # the worker's own backoff waits for Redis
     resources = WorkerResources(settings)
     workers = []
     for queue in only or queues.QUEUES:
         workers.append(
-            Worker(
+            ResilientWorker(
                 functions=[noop, *functions_for(queue, settings)],
                 cron_jobs=cron_jobs_for(queue, settings),
                 queue_name=queue,
@@ -82,7 +84,7 @@ class WorkerGroup:
     """Runs several ARQ workers as tasks of the current event loop, and keeps the queue
     depth gauge current."""
 
-    def __init__(self, workers: list[Worker]) -> None:
+    def __init__(self, workers: list[ResilientWorker]) -> None:
         self.workers = workers
         self.tasks: list[asyncio.Task[None]] = []
         self._depth_task: asyncio.Task[None] | None = None

@@ -1,8 +1,9 @@
 """A real HTTP/1.1 webhook receiver for tests, on a local port in the test's event loop.
 
 Each arriving request takes the next behaviour from `script` (then `default`): answer with
-a status, hang (never answer, until the test releases it), or close the connection after
-the headers, before the body is read. Every arrival is recorded, in order."""
+a status, hang (never answer, until the test releases it), stall (answer once the test
+releases it), or close the connection after the headers, before the body is read. Every
+arrival is recorded, in order."""
 
 from __future__ import annotations
 
@@ -28,11 +29,20 @@ class Hang:
 
 
 @dataclass(frozen=True)
+class Stall:
+    """Read the request, then answer `status` once `release` is set."""
+
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    status: int = 200
+    body: bytes = b"ok"
+
+
+@dataclass(frozen=True)
 class Close:
     """Hang up after reading the headers: the connection closes mid-request."""
 
 
-Behaviour = Respond | Hang | Close
+Behaviour = Respond | Hang | Stall | Close
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,8 @@ class Receiver:
         if isinstance(behaviour, Hang):
             await behaviour.release.wait()
             return False
+        if isinstance(behaviour, Stall):
+            await behaviour.release.wait()
         writer.write(
             f"HTTP/1.1 {behaviour.status} X\r\ncontent-length: {len(behaviour.body)}\r\n"
             "content-type: text/plain\r\n\r\n".encode()
