@@ -70,6 +70,7 @@ class GraphQLParams:
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+    document_id: str | None = None  # GraphQL-over-HTTP persisted documents
     files: dict[str, UploadFile] = field(default_factory=dict)
 
 
@@ -120,13 +121,22 @@ def _json_field(raw: str | None, name: str) -> Any:
         raise HTTPError(400, f"`{name}` is not valid JSON.") from None
 
 
+BATCHING_MESSAGE = (
+    "Batched requests (a JSON array of requests) are not supported: send each request on "
+    "its own (keep-alive and HTTP/2 make that cheap)."
+)
+
+
 def _validate_params(data: Any) -> GraphQLParams:
+    if isinstance(data, list):
+        raise HTTPError(400, BATCHING_MESSAGE, "BATCHING_NOT_SUPPORTED")
     if not isinstance(data, dict):
         raise HTTPError(400, "The request body must be a JSON object.")
     query = data.get("query")
     variables = data.get("variables")
     operation_name = data.get("operationName")
     extensions = data.get("extensions")
+    document_id = data.get("documentId")
     if query is not None and not isinstance(query, str):
         raise HTTPError(400, "`query` must be a string.")
     if variables is not None and not isinstance(variables, dict):
@@ -135,7 +145,9 @@ def _validate_params(data: Any) -> GraphQLParams:
         raise HTTPError(400, "`operationName` must be a string.")
     if extensions is not None and not isinstance(extensions, dict):
         raise HTTPError(400, "`extensions` must be an object.")
-    return GraphQLParams(query, variables, operation_name, extensions)
+    if document_id is not None and not isinstance(document_id, str):
+        raise HTTPError(400, "`documentId` must be a string.")
+    return GraphQLParams(query, variables, operation_name, extensions, document_id)
 
 
 NUL_MESSAGE = "Text may not contain NUL characters (U+0000)."
@@ -205,6 +217,7 @@ async def read_params(request: Request, state: AppState) -> GraphQLParams:
                 "variables": _json_field(q.get("variables"), "variables"),
                 "operationName": q.get("operationName") or None,
                 "extensions": _json_field(q.get("extensions"), "extensions"),
+                "documentId": q.get("documentId"),
             }
         )
     content_type = request.headers.get("content-type", "")
@@ -440,7 +453,7 @@ class GraphQLHTTPHandler:
         if query is not None:
             return query
         if params.query is None or not params.query.strip():
-            raise HTTPError(400, "Missing `query`.")
+            raise HTTPError(400, "Missing `query` (or `documentId`).")
         return params.query
 
     def _check_operation(

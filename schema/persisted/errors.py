@@ -24,8 +24,8 @@ class PersistedQueryError(GraphQLError):
         self.headers = {}
 
 
-def not_found() -> PersistedQueryError:
-    error = PersistedQueryError("PersistedQueryNotFound", NOT_FOUND, status=200)
+def not_found(*, apq: bool = True) -> PersistedQueryError:
+    error = PersistedQueryError("PersistedQueryNotFound", NOT_FOUND, status=200 if apq else None)
     # A GET miss must not be cached by a proxy: the next request may register it.
     error.headers = {"Cache-Control": "private, no-cache, must-revalidate"}
     return error

@@ -1,4 +1,10 @@
-"""Turn a request's `query` and `extensions.persistedQuery` into the document to run.
+"""Turn a request's `query`, `documentId` and `extensions.persistedQuery` into the document
+to run.
+
+A document is named by its SHA-256 in either of two forms, with one meaning: Apollo's
+`extensions.persistedQuery.sha256Hash`, or the GraphQL-over-HTTP persisted documents
+`documentId` (`sha256:<64 hex digits>`, in the body or the query string). A request may
+carry both if they agree.
 
 Automatic persisted queries (Apollo's protocol), for every caller:
 - hash only: the document stored under it, else `PERSISTED_QUERY_NOT_FOUND`
@@ -31,8 +37,34 @@ if TYPE_CHECKING:
 SUPPORTED_VERSION = 1
 
 
-def requested_hash(extensions: dict[str, Any] | None) -> str | None:
-    """The `persistedQuery` extension's hash, or None when the request has none."""
+def requested_hash(params: GraphQLParams) -> str | None:
+    """The hash the request names (`documentId` or the `persistedQuery` extension), or
+    None when it names none."""
+    by_extension = _extension_hash(params.extensions)
+    by_id = _document_id_hash(params.document_id)
+    if by_extension is not None and by_id is not None and by_extension != by_id:
+        raise PersistedQueryError(
+            "`documentId` and `extensions.persistedQuery` name different documents.",
+            errors.HASH_MISMATCH,
+        )
+    return by_id or by_extension
+
+
+def _document_id_hash(document_id: str | None) -> str | None:
+    if document_id is None:
+        return None
+    prefix, colon, _ = document_id.partition(":")
+    digest = normalize_hash(document_id)
+    if digest is None or (colon and prefix.lower() != "sha256"):
+        raise PersistedQueryError(
+            "`documentId` must be a SHA-256 document identifier: `sha256:` and 64 "
+            "hexadecimal digits.",
+            errors.HASH_INVALID,
+        )
+    return digest
+
+
+def _extension_hash(extensions: dict[str, Any] | None) -> str | None:
     if not extensions or "persistedQuery" not in extensions:
         return None
     persisted = extensions["persistedQuery"]
@@ -55,11 +87,10 @@ def requested_hash(extensions: dict[str, Any] | None) -> str | None:
     return digest
 
 
-def _check_matches(query: str, digest: str) -> None:
+def _check_matches(query: str, digest: str, by_document_id: bool) -> None:
     if document_hash(query) != digest:
-        raise PersistedQueryError(
-            "`sha256Hash` is not the SHA-256 of `query`.", errors.HASH_MISMATCH
-        )
+        named = "`documentId`" if by_document_id else "`sha256Hash`"
+        raise PersistedQueryError(f"{named} is not the SHA-256 of `query`.", errors.HASH_MISMATCH)
 
 
 class PersistedQueries:
@@ -69,7 +100,7 @@ class PersistedQueries:
 
     async def resolve(self, params: GraphQLParams, actor: Actor, state: AppState) -> str | None:
         """The document to run, or None to run `params.query` as sent."""
-        digest = requested_hash(params.extensions)
+        digest = requested_hash(params)
         only_trusted = actor.is_api_key and state.settings.persisted_queries_only_for_api_keys
         if digest is None:
             if (
@@ -84,7 +115,7 @@ class PersistedQueries:
                 )
             return None
         if params.query is not None:
-            _check_matches(params.query, digest)
+            _check_matches(params.query, digest, params.document_id is not None)
         if actor.is_api_key:
             trusted = await self._trusted(state, actor, digest)
             if trusted is not None:
@@ -100,7 +131,9 @@ class PersistedQueries:
             return params.query
         stored = await self.store.get(state.redis, digest)
         if stored is None:
-            raise errors.not_found()
+            # Apollo clients expect 200 for the first step of their exchange; a
+            # `documentId` miss is an ordinary request error.
+            raise errors.not_found(apq=params.document_id is None)
         return stored
 
     async def _trusted(self, state: AppState, actor: Actor, digest: str) -> str | None:

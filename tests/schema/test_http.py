@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -105,7 +106,7 @@ async def test_a_non_utf8_charset_is_415(client: httpx.AsyncClient) -> None:
         b'{"query": "{ me { id } }"',  # truncated
         b"not json at all",
         b"",
-        b'["query"]',
+        b'"query"',
         b'{"query": 42}',
         b'{"query": "{ me { id } }", "variables": "nope"}',
         b'{"query": "{ me { id } }", "operationName": 7}',
@@ -459,3 +460,19 @@ async def test_an_escaped_backslash_u_is_ordinary_text(client: httpx.AsyncClient
     response = await post(client, {"query": query})
 
     assert response.json()["data"]["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+
+
+@pytest.mark.parametrize("accept", [GQL_RESPONSE, JSON])
+async def test_a_batch_is_refused_as_the_readme_says(
+    client: httpx.AsyncClient, accept: str
+) -> None:
+    batch = b'[{"query": "{ __typename }"}, {"query": "{ __typename }"}]'
+    response = await post(client, batch, accept=accept)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert "data" not in body
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BATCHING_NOT_SUPPORTED"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "Request batching (a JSON array of requests in one body) is\n  not supported" in readme
+    assert "`BATCHING_NOT_SUPPORTED`" in readme

@@ -28,8 +28,11 @@ async def post(
     api_key: str | None = None,
     token: str | None = None,
     accept: str = ACCEPT_BOTH,
+    document_id: str | None = None,
 ) -> httpx.Response:
     body: dict[str, Any] = {}
+    if document_id is not None:
+        body["documentId"] = document_id
     if query is not None:
         body["query"] = query
     if extensions is not None:
@@ -47,8 +50,11 @@ async def get(
     variables: dict[str, Any] | None = None,
     api_key: str | None = None,
     accept: str = ACCEPT_BOTH,
+    document_id: str | None = None,
 ) -> httpx.Response:
     params: dict[str, str] = {}
+    if document_id is not None:
+        params["documentId"] = document_id
     if query is not None:
         params["query"] = query
     if extensions is not None:
