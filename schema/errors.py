@@ -16,8 +16,10 @@ from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.context import Info
+from server import unavailable
 from server.errors import AccessError, DomainError, DomainErrors
 from server.errors import ErrorCode as ServerErrorCode
+from server.unavailable import caused_by_redis
 
 log = structlog.get_logger("eventapi.graphql")
 
@@ -135,6 +137,9 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         formatted["extensions"] = {"code": original.errors[0].code.value}
     elif isinstance(original, GraphQLError) and original.extensions:
         formatted["extensions"] = dict(original.extensions)
+    elif caused_by_redis(original):
+        formatted["message"] = unavailable.MESSAGE
+        formatted["extensions"] = {"code": unavailable.CODE, "requestId": request_id}
     else:
         log.error(
             "unexpected error while resolving",

@@ -34,7 +34,7 @@ from schema.executor import Executor, Prepared
 from schema.persisted.errors import PersistedQueryError
 from schema.persisted.resolve import PersistedQueries
 from schema.persisted.response_cache import PublicResponseCache
-from server import metrics
+from server import metrics, unavailable
 from server.app_state import AppState
 from server.auth.actor import Actor
 from server.auth.authenticate import resolve_actor
@@ -42,6 +42,7 @@ from server.clock import utcnow
 from server.errors import Unauthenticated
 from server.ratelimit import RateLimitStatus, hit
 from server.rest.graphiql import graphiql_page
+from server.unavailable import caused_by_redis
 
 log = structlog.get_logger("eventapi.http")
 
@@ -296,6 +297,27 @@ class GraphQLHTTPHandler:
         self.responses = PublicResponseCache()
 
     async def handle(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except Exception as exc:
+            if not caused_by_redis(exc):
+                raise
+            return self._unavailable(request)
+
+    def _unavailable(self, request: Request) -> Response:
+        """Redis is unreachable: a 503 in the negotiated GraphQL media type."""
+        unavailable.refused("/graphql")
+        request_id: str = request.state.request_id
+        error = {
+            "message": unavailable.MESSAGE,
+            "extensions": {"code": unavailable.CODE, "requestId": request_id},
+        }
+        media = negotiate(request.headers.get("accept")) or JSON
+        response = self._respond({"errors": [error]}, media, 503)
+        response.headers.update(unavailable.HEADERS)
+        return response
+
+    async def _handle(self, request: Request) -> Response:
         state: AppState = request.app.state.eventapi
         request_id: str = request.state.request_id
         started = time.perf_counter()
@@ -361,6 +383,11 @@ class GraphQLHTTPHandler:
                 variables=params.variables,
                 operation_name=params.operation_name,
             )
+            lost = [e for e in result.errors or [] if caused_by_redis(e)]
+            if lost and (op_type is not OperationType.MUTATION or result.data is None):
+                # Only a mutation that got as far as a result is answered with it (its
+                # errors then say SERVICE_UNAVAILABLE), so the client sees what was done.
+                raise lost[0]
             status, body = self._result_body(result, media, request_id)
             outcome = "ok" if not result.errors else ("error" if result.data is None else "partial")
             self._observe(

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from arq import create_pool
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -32,6 +31,7 @@ from server.rest import static as rest_static
 from server.rest import tickets as rest_tickets
 from server.rest.metrics import metrics_endpoint
 from server.tickets import keys as ticket_keys
+from server.unavailable import REDIS_UNREACHABLE, RedisOutageMiddleware
 
 log = structlog.get_logger("eventapi.app")
 
@@ -64,7 +64,10 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         )
         redis = Redis.from_url(settings.redis_url)
         state = AppState(settings=settings, db=db, redis=redis)
-        state.queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        # Not arq's create_pool, which gives up (and so ends the app) when Redis is down:
+        # the app starts anyway, answers 503 until Redis is reachable, then serves.
+        state.queue = ArqRedis.from_url(settings.redis_url)
+        await _check_redis(redis)
         EffectRunner(state).install(db)
         app.state.eventapi = state
         await live_hub.start(state)
@@ -119,10 +122,23 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
                 "ratelimit-limit",
                 "ratelimit-remaining",
                 "ratelimit-reset",
+                "retry-after",
             ],
         ),
+        Middleware(RedisOutageMiddleware),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+async def _check_redis(redis: Redis) -> None:
+    try:
+        await redis.ping()
+    except REDIS_UNREACHABLE as exc:
+        log.warning(
+            "redis unavailable at start; requests that need it are answered 503 until it is "
+            "reachable",
+            error=f"{type(exc).__name__}: {exc}",
+        )
 
 
 def app_from_environment() -> Starlette:

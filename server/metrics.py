@@ -36,6 +36,11 @@ http_duration = Histogram(
     ["route", "method"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+unavailable_responses = Counter(
+    "eventapi_unavailable_responses_total",
+    "Requests answered 503 SERVICE_UNAVAILABLE because Redis could not be reached",
+    ["route"],
+)
 rate_limited = Counter(
     "eventapi_rate_limited_total", "Requests refused by the rate limiter", ["kind"]
 )

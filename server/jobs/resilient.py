@@ -37,14 +37,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from server.jobs import metrics
+from server.unavailable import REDIS_UNREACHABLE
 
 log = structlog.get_logger("eventapi.worker")
 
 T = TypeVar("T")
 
 # What a Redis that is restarting or unreachable raises (BusyLoadingError, Redis still
-# reading its append-only file, is a ConnectionError).
-REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+# reading its append-only file, is a ConnectionError), and a socket error ARQ lets through.
+REDIS_DOWN: tuple[type[BaseException], ...] = (*REDIS_UNREACHABLE, OSError)
 # A connection lost while a claim watches the job's lock surfaces as a WatchError.
 CLAIM_FAILED: tuple[type[BaseException], ...] = (*REDIS_DOWN, WatchError)
 

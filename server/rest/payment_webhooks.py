@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from server import unavailable
 from server.app_state import AppState
 from server.clock import utcnow
 from server.errors import DomainError
@@ -126,9 +127,13 @@ async def _ingest(
         return _error(400, exc.code, exc.message)
     except ProviderNotConfigured as exc:
         return _not_configured(provider.name, exc)
-    except Exception:
-        log.exception("payment webhook failed", provider=provider.name.value)
+    except Exception as exc:
         request_id = getattr(request.state, "request_id", None)
+        if unavailable.caused_by_redis(exc):
+            # Rolled back whole, the event unrecorded: the provider's redelivery applies it.
+            unavailable.refused("/webhooks")
+            return unavailable.rest_response(request_id)
+        log.exception("payment webhook failed", provider=provider.name.value)
         return _error(500, "INTERNAL", "The event could not be processed.", requestId=request_id)
     log.info(
         "payment webhook",

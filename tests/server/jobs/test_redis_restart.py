@@ -6,8 +6,6 @@ in flight when Redis stops is recorded in PostgreSQL, so it is not sent again.""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -33,6 +31,7 @@ from tests.server.webhooks.receiver import Receiver, Stall
 from tests.support.gql import GraphQLClient
 from tests.support.jobs import WorkerProcess
 from tests.support.live import live_servers
+from tests.support.redis_server import own_redis_server
 from tests.support.services import ServiceUrls
 
 FAST = {"webhook_retry_base": "0.01", "webhook_retry_max": "0.05"}
@@ -40,16 +39,9 @@ FAST = {"webhook_retry_base": "0.01", "webhook_retry_max": "0.05"}
 
 @pytest.fixture
 def own_redis() -> Iterator[EmbeddedRedis]:
-    """A durable Redis of the test's own (append-only file, as in production), on a short
-    socket path, that the test stops and starts again."""
-    root = Path(tempfile.mkdtemp(prefix="redis-"))
-    server = EmbeddedRedis(root / "data", root, durable=True)
-    server.start()
-    try:
+    """A Redis of the test's own, that the test stops and starts again."""
+    with own_redis_server() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
