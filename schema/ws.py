@@ -18,13 +18,18 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+)
 
 from schema.context import Context
+from server import unavailable
 from server.auth.actor import Actor
 from server.auth.authenticate import resolve_actor
 from server.clock import utcnow
 from server.errors import Unauthenticated
+from server.unavailable import caused_by_redis
 
 log = structlog.get_logger("eventapi.graphql")
 
@@ -48,6 +53,19 @@ def _coded(error: dict[str, Any], request_id: str) -> dict[str, Any]:
 
 
 class CodedErrorsHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """Credentials are checked against Redis: while it is unreachable the socket is
+        closed with 1013 (try again later), not dropped (docs/redis-outage.md)."""
+        try:
+            await super().handle_connection_init(message)
+        except Exception as exc:
+            if not caused_by_redis(exc):
+                raise
+            unavailable.refused("/graphql")
+            await self.websocket.close(
+                code=unavailable.WEBSOCKET_TRY_AGAIN_LATER, reason=unavailable.CODE
+            )
+
     async def send_message(self, message: Message) -> None:
         body = cast("dict[str, Any]", message)
         request_id = self.context.request_id

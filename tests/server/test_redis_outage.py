@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from sqlalchemy import func, select
 
 from server.db import Database
@@ -24,6 +25,7 @@ from server.venues.models import Venue
 from tests.schema.tickets.helpers import my_tickets
 from tests.support import commerce, factories
 from tests.support.gql import GraphQLClient
+from tests.support.graphql_ws import connect
 from tests.support.live import LiveServer, free_port
 from tests.support.redis_server import own_redis_server
 from tests.support.services import ServiceUrls
@@ -69,7 +71,7 @@ def app_started_without_redis(
         yield server
     finally:
         server.stop()
-        if own_redis.process is None or own_redis.process.poll() is not None:
+        if not _running(own_redis):
             own_redis.start()
 
 
@@ -151,6 +153,8 @@ async def test_requests_during_a_redis_outage_get_the_documented_answers(
     http: httpx.AsyncClient,
     db: Database,
 ) -> None:
+    if not _running(own_redis):  # this test run alone
+        own_redis.start()
     await until(
         lambda: _status_is(http, "/health/ready", 200), "the app is ready before the outage"
     )
@@ -191,6 +195,7 @@ async def test_requests_during_a_redis_outage_get_the_documented_answers(
     )
     health = await http.get("/health")
     alive = await http.get("/health/live")
+    socket_close = await _websocket_close(app_started_without_redis.url, owner.token)
     venues_during = await _count(db, Venue)
     order_during = await _order_status(db, unpaid["id"])
     own_redis.start()
@@ -223,6 +228,7 @@ async def test_requests_during_a_redis_outage_get_the_documented_answers(
     assert await _order_status(db, unpaid["id"]) == "confirmed"
     assert (health.status_code, health.json()["checks"]["redis"]["ok"]) == (503, False)
     assert alive.status_code == 200
+    assert socket_close == (1013, "SERVICE_UNAVAILABLE")
     assert public_after.json() == {"data": {"event": {"title": "Jazz Night"}}}
     assert venue_after["createVenue"]["errors"] == []
     assert (qr_after.status_code, qr_after.headers["content-type"]) == (200, "image/png")
@@ -242,3 +248,19 @@ async def _order_status(db: Database, order_id: str) -> str:
         order = await session.get(Order, order_id)
         assert order is not None
         return str(order.status.value)
+
+
+async def _websocket_close(url: str, token: str) -> tuple[int, str]:
+    """How a new, signed-in WebSocket connection ends while Redis is down."""
+    try:
+        async with connect(url, token=token):
+            return (0, "accepted")
+    except websockets.exceptions.ConnectionClosed as closed:
+        assert closed.rcvd is not None
+        return (closed.rcvd.code, closed.rcvd.reason)
+    except websockets.exceptions.InvalidStatus as refused:
+        return (refused.response.status_code, "http")
+
+
+def _running(redis_server: EmbeddedRedis) -> bool:
+    return redis_server.process is not None and redis_server.process.poll() is None
