@@ -71,8 +71,11 @@ class PageLog:
     console: list[str] = field(default_factory=list)
     offsite: list[str] = field(default_factory=list)
 
-    def clean(self) -> bool:
-        return not (self.errors or self.console or self.offsite)
+    def clean(self, *, expected: tuple[str, ...] = ()) -> bool:
+        """Nothing went wrong; console errors naming one of `expected` (a URL the page
+        asks knowing it may be refused) aside."""
+        console = [line for line in self.console if not any(e in line for e in expected)]
+        return not (self.errors or console or self.offsite)
 
 
 async def offline_context(
@@ -95,7 +98,11 @@ async def offline_context(
     context.on("weberror", lambda error: log.errors.append(str(error.error)))
     context.on(
         "console",
-        lambda message: log.console.append(message.text) if message.type == "error" else None,
+        lambda message: (
+            log.console.append(f"{message.text} [{message.location.get('url', '')}]")
+            if message.type == "error"
+            else None
+        ),
     )
     return context, log
 

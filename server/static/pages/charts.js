@@ -4,7 +4,8 @@
 // summary (aria-label) and its values as data attributes.
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 640, H = 220, PAD = { top: 12, right: 12, bottom: 28, left: 48 };
+const W = 640, H = 220, PAD = { top: 12, right: 12, bottom: 28, left: 64 };
+const MAX_BAR = 56;
 
 function el(name, attributes = {}, text = null) {
   const node = document.createElementNS(NS, name);
@@ -49,33 +50,36 @@ function empty(container, text) {
 }
 
 // points: [{ label, value, title }]
-export function bars(container, points, { label, format = String, emptyText = "Nothing yet." }) {
+export function bars(container, points, { label, format = String, tick = format, emptyText = "Nothing yet." }) {
   const total = points.reduce((sum, p) => sum + p.value, 0);
   container.dataset.total = String(total);
   container.dataset.points = String(points.length);
   if (!points.length) return empty(container, emptyText);
-  const max = niceMax(Math.max(...points.map((p) => p.value)));
-  const svg = frame(container, `${label}: ${points.length} intervals, ${format(total)} in all`, max, format);
+  const highest = Math.max(...points.map((p) => p.value));
+  // Counts get whole-number ticks: the axis top is a multiple of its four steps.
+  const max = points.every((p) => Number.isInteger(p.value)) ? Math.ceil(niceMax(highest) / 4) * 4 : niceMax(highest);
+  const svg = frame(container, `${label}: ${points.length} intervals, ${format(total)} in all`, max, tick);
   const inner = W - PAD.left - PAD.right, height = H - PAD.top - PAD.bottom;
   const slot = inner / points.length;
   const x = (i) => PAD.left + slot * i + slot / 2;
   points.forEach((p, i) => {
     const h = (p.value / max) * height;
-    const bar = el("rect", { x: x(i) - Math.max(1, slot * 0.35), y: PAD.top + height - h,
-      width: Math.max(2, slot * 0.7), height: Math.max(0, h), class: "bar", "data-value": p.value });
+    const width = Math.min(MAX_BAR, Math.max(2, slot * 0.7));
+    const bar = el("rect", { x: x(i) - width / 2, y: PAD.top + height - h,
+      width, height: Math.max(0, h), class: "bar", "data-value": p.value });
     bar.appendChild(el("title", {}, `${p.title || p.label}: ${format(p.value)}`));
     svg.appendChild(bar);
   });
   timeLabels(svg, points, x);
 }
 
-export function line(container, points, { label, format = String, emptyText = "Nothing yet." }) {
+export function line(container, points, { label, format = String, tick = format, emptyText = "Nothing yet." }) {
   const last = points.length ? points[points.length - 1].value : 0;
   container.dataset.total = String(last);
   container.dataset.points = String(points.length);
   if (!points.length) return empty(container, emptyText);
   const max = niceMax(Math.max(...points.map((p) => p.value)));
-  const svg = frame(container, `${label}: ${format(last)} so far`, max, format);
+  const svg = frame(container, `${label}: ${format(last)} so far`, max, tick);
   const inner = W - PAD.left - PAD.right, height = H - PAD.top - PAD.bottom;
   const x = (i) => PAD.left + (points.length === 1 ? inner / 2 : (inner * i) / (points.length - 1));
   const y = (v) => PAD.top + height - (v / max) * height;

@@ -165,6 +165,16 @@ $("date").addEventListener("change", watch);
 
 const money = (m) => formatMoney(m.amount, m.currency);
 
+const countTick = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+
+function compactMoney(value, currency) {
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 }).format(value);
+  } catch (_) {
+    return String(value);
+  }
+}
+
 function pointLabel(at, interval) {
   const d = new Date(at);
   if (interval === "MINUTE" || interval === "HOUR") return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -185,19 +195,20 @@ function render(a) {
   const currency = a.gross.currency;
   const when = (p) => new Date(p.at).toLocaleString();
   bars($("sales-chart"), a.sales.map((p) => ({ label: pointLabel(p.at, interval), title: when(p), value: p.tickets })),
-    { label: "Tickets sold per " + unit, emptyText: "No sales yet." });
+    { label: "Tickets sold per " + unit, tick: countTick, emptyText: "No sales yet." });
   let running = 0;
   line($("revenue-chart"), a.sales.map((p) => {
     running += Number(p.gross.amount) - Number(p.refunds.amount);
     return { label: pointLabel(p.at, interval), title: when(p), value: Math.round(running * 100) / 100 };
-  }), { label: "Revenue after refunds", format: (v) => formatMoney(v, currency), emptyText: "No revenue yet." });
+  }), { label: "Revenue after refunds", format: (v) => formatMoney(v, currency), tick: (v) => compactMoney(v, currency),
+    emptyText: "No revenue yet." });
   shares($("types-chart"), a.byTicketType.map((t) => ({
     label: t.ticketType.name,
     value: t.ticketType.quantity ? t.sold / t.ticketType.quantity : 0,
     detail: `${t.sold} sold, ${t.reserved} reserved of ${t.ticketType.quantity} · ${money(t.gross)}`,
   })));
   bars($("checkins-chart"), a.checkIns.map((p) => ({ label: pointLabel(p.at, interval), title: when(p), value: p.checkIns })),
-    { label: "Check-ins per " + unit, emptyText: "No check-ins yet." });
+    { label: "Check-ins per " + unit, tick: countTick, emptyText: "No check-ins yet." });
   $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
   if (a.waitlisted !== lastWaitlisted) {
     lastWaitlisted = a.waitlisted;
