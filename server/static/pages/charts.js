@@ -4,7 +4,10 @@
 // summary (aria-label) and its values as data attributes.
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 640, H = 220, PAD = { top: 12, right: 12, bottom: 28, left: 64 };
+// Drawn at the container's own width (the page redraws on resize), so text is never
+// stretched, on a phone or a wall screen.
+let W = 640;
+const H = 220, PAD = { top: 12, right: 12, bottom: 28, left: 64 };
 const MAX_BAR = 56;
 
 function el(name, attributes = {}, text = null) {
@@ -22,7 +25,8 @@ function niceMax(value) {
 }
 
 function frame(container, label, max, format) {
-  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, preserveAspectRatio: "none" });
+  W = Math.max(280, Math.round(container.clientWidth || 640));
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": label });
   for (let i = 0; i <= 4; i++) {
     const y = PAD.top + ((H - PAD.top - PAD.bottom) * i) / 4;
     svg.appendChild(el("line", { x1: PAD.left, x2: W - PAD.right, y1: y, y2: y, class: "grid" }));

@@ -181,7 +181,15 @@ function pointLabel(at, interval) {
   return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
 }
 
+let lastAnalytics = null;
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => { if (lastAnalytics && !$("board").hidden) render(lastAnalytics); }, 150);
+});
+
 function render(a) {
+  lastAnalytics = a;
   $("board").setAttribute("aria-busy", "false");
   const interval = $("interval").value;
   const unit = $("interval").selectedOptions[0].textContent.toLowerCase();
