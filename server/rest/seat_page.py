@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.app_state import AppState
+from server.clock import utcnow
 from server.errors import DomainError
 from server.rest.pages import html_page, local_times, not_found, script_json
 from server.rest.static import static_url
@@ -33,7 +34,7 @@ async def seat_picker_page(request: Request) -> Response:
     state: AppState = request.app.state.eventapi
     try:
         async with state.db.read() as session:
-            picker = await seat_picker(session, slug=slug)
+            picker = await seat_picker(session, slug=slug, now=utcnow())
     except DomainError:
         return not_found(NO_PICKER)
     return html_page(

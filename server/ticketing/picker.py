@@ -38,9 +38,10 @@ class SeatPicker:
     ticket_types: list[SeatedType]
 
 
-async def seat_picker(session: AsyncSession, *, slug: str) -> SeatPicker:
-    """Public events only, as anyone sees them; an event without a public seated ticket
-    type (one that sells sections of its seat map) has no seat picker: `EventNotFound`."""
+async def seat_picker(session: AsyncSession, *, slug: str, now: datetime) -> SeatPicker:
+    """Public events only, as anyone sees them, and only their dates still to come; an
+    event without a public seated ticket type (one that sells sections of its seat map),
+    or with no date left, has no seat picker: `EventNotFound`."""
     bundle = await get_event(session, actor=Actor(), cache=None, slug=slug)
     event = bundle.event
     types = (await visible_ticket_types(session, event_ids=[event.id])).get(event.id, [])
@@ -57,12 +58,7 @@ async def seat_picker(session: AsyncSession, *, slug: str) -> SeatPicker:
         for t in types
         if t.visibility is Visibility.PUBLIC and t.sections
     ]
-    if not seated:
+    dates = [(o.id, o.starts_at) for o in bundle.occurrences if o.ends_at > now]
+    if not seated or not dates:
         raise EventNotFound()
-    return SeatPicker(
-        event.id,
-        event.title,
-        event.timezone,
-        [(o.id, o.starts_at) for o in bundle.occurrences],
-        seated,
-    )
+    return SeatPicker(event.id, event.title, event.timezone, dates, seated)

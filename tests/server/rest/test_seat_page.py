@@ -7,7 +7,9 @@ import json
 import re
 
 import httpx
+from sqlalchemy import text
 
+from server.db import Database
 from tests.support import commerce
 from tests.support.gql import GraphQLClient
 
@@ -47,3 +49,33 @@ async def test_no_picker_for_general_admission_drafts_or_unknown_events(
         response = await client.get(f"/events/{slug}/seats")
         assert response.status_code == 404, slug
         assert response.text == "No such event, or it has no seats to choose."
+
+
+async def test_only_dates_still_to_come_are_offered(
+    gql: GraphQLClient, client: httpx.AsyncClient, db: Database
+) -> None:
+    sale = await commerce.seated_sale(gql, seats={"A": (1, 2)}, dates=2)
+    past, coming = sale.occurrence_ids
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE event_occurrences SET starts_at = now() - interval '3 hours', "
+                "ends_at = now() - interval '1 hour' WHERE id = :id"
+            ),
+            {"id": past},
+        )
+
+    response = await client.get(f"/events/{sale.slug}/seats")
+    raw = re.search(r'id="page-data">(.*?)</script>', response.text)
+    assert raw is not None
+    assert list(json.loads(raw.group(1))["dates"]) == [coming]
+
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE event_occurrences SET starts_at = now() - interval '3 hours', "
+                "ends_at = now() - interval '1 hour' WHERE id = :id"
+            ),
+            {"id": coming},
+        )
+    assert (await client.get(f"/events/{sale.slug}/seats")).status_code == 404
