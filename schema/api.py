@@ -34,6 +34,8 @@ from schema.tickets.mutations import TicketMutations
 from schema.tickets.queries import TicketQueries
 from schema.venues.mutations import VenueMutations
 from schema.venues.queries import VenueQueries
+from schema.waitlist.mutations import WaitlistMutations
+from schema.waitlist.queries import WaitlistQueries
 from schema.webhooks.mutations import WebhookMutations
 from schema.webhooks.queries import WebhookQueries
 
@@ -54,6 +56,7 @@ Query = merge_types(
         TicketQueries,
         WebhookQueries,
         TrustedDocumentQueries,
+        WaitlistQueries,
     ),
 )
 Mutation = merge_types(
@@ -71,6 +74,7 @@ Mutation = merge_types(
         TicketMutations,
         WebhookMutations,
         TrustedDocumentMutations,
+        WaitlistMutations,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscriptions,))

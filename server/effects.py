@@ -25,6 +25,7 @@ HANDLER_MODULES: list[str] = [
     "server.webhooks.jobs",
     "server.orders.effects",
     "server.live.publisher",
+    "server.waitlist.jobs",
 ]
 
 Handler = Callable[[AppState, list[Any]], Awaitable[None]]

@@ -15,6 +15,7 @@ from server.reports.models import Report
 from server.ticketing.models import Hold, Inventory, PriceTier, SeatAllocation, TicketType
 from server.tickets.models import CheckIn, Ticket, TicketTransfer
 from server.venues.models import Seat, Seatmap, Venue
+from server.waitlist.models import WaitlistEntry, WaitlistPool
 from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "TrustedDocument",
     "User",
     "Venue",
+    "WaitlistEntry",
+    "WaitlistPool",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

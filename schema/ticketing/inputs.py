@@ -30,6 +30,10 @@ class CreateTicketTypeInput:
         default=None, description="Most tickets of this type one buyer may hold across orders."
     )
     description: str | None = None
+    waitlist_enabled: bool | None = False
+    waitlist_offer_ttl: int | None = strawberry.field(
+        default=None, description="Seconds an offer stands (60 to 604800; default 3600)."
+    )
 
 
 @strawberry.input
@@ -42,6 +46,8 @@ class UpdateTicketTypeInput:
     sales_start: datetime | None = None
     sales_end: datetime | None = None
     visibility: Visibility | None = None  # type: ignore[valid-type]
+    waitlist_enabled: bool | None = None
+    waitlist_offer_ttl: int | None = None
 
 
 @strawberry.input

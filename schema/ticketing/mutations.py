@@ -60,6 +60,8 @@ class TicketingMutations:
                 visibility=input.visibility or service.Visibility.PUBLIC,
                 sections=input.sections or [],
                 description=input.description,
+                waitlist_enabled=bool(input.waitlist_enabled),
+                waitlist_offer_ttl=input.waitlist_offer_ttl,
             )
 
         model, errors = await run_mutation(info, work)
@@ -81,6 +83,8 @@ class TicketingMutations:
                 sales_start=input.sales_start,
                 sales_end=input.sales_end,
                 visibility=input.visibility,
+                waitlist_enabled=input.waitlist_enabled,
+                waitlist_offer_ttl=input.waitlist_offer_ttl,
             )
 
         model, errors = await run_mutation(info, work)

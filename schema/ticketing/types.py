@@ -99,6 +99,12 @@ class TicketType:
     sales_end: datetime | None
     visibility: Visibility  # type: ignore[valid-type]
     sections: list[str]
+    waitlist_enabled: bool = strawberry.field(
+        description="Sold out, buyers may join a waitlist; freed tickets are offered in order."
+    )
+    waitlist_offer_ttl: int = strawberry.field(
+        description="Seconds a waitlist offer stands before it passes to the next entry."
+    )
     model: strawberry.Private[TicketTypeModel]
 
     @classmethod
@@ -116,6 +122,8 @@ class TicketType:
             sales_end=model.sales_end,
             visibility=model.visibility,
             sections=list(model.sections),
+            waitlist_enabled=model.waitlist_enabled,
+            waitlist_offer_ttl=model.waitlist_offer_ttl,
             model=model,
         )
 

@@ -8,6 +8,7 @@ TASK_MODULES: list[str] = [
     "server.orders.jobs",
     "server.orders.notifications",
     "server.reports.jobs",
+    "server.waitlist.jobs",
 ]
 
 

@@ -20,6 +20,7 @@ from server.outbox.service import emit
 from server.ticketing import holds, inventory, seats
 from server.ticketing.changes import OrderChanged, availability_changing, inventory_changed
 from server.ticketing.pricing import give_back_to_tier, retake_from_tier
+from server.waitlist import hooks as waitlist
 
 _RELEASE = text(
     """
@@ -101,6 +102,9 @@ async def _return_units(
             inventory_id=item.inventory_id,
             quantity=item.quantity,
             counter=counter,  # type: ignore[arg-type]
+        )
+        await waitlist.keep_freed_units(
+            session, inventory_id=item.inventory_id, quantity=item.quantity, now=now
         )
     for item in sorted(items, key=lambda i: (i.ticket_type_id, i.id)):
         if item.price_tier_id is not None:

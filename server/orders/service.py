@@ -40,6 +40,7 @@ from server.ticketing.changes import OrderChanged, availability_changing, invent
 from server.ticketing.errors import HoldExpired, HoldNotFound, SoldOut, TicketTypeNotFound
 from server.ticketing.models import SeatState, Visibility
 from server.ticketing.pricing import PriceLine, take_price_lines
+from server.waitlist import hooks as waitlist
 
 MAX_ITEMS = 20
 ACTIVE = (OrderStatus.PENDING, OrderStatus.CONFIRMED)
@@ -142,6 +143,10 @@ async def create_order(
     types = sale.types
     occurrence_id = next(iter(sale.occurrence_ids))
     hold = await _hold(session, hold_token, now) if hold_token else None
+    if hold is not None:
+        await waitlist.check_offer_redeemer(
+            session, hold_id=hold.id, email=buyer.email, user_id=buyer.user_id
+        )
     private = any(t.visibility is Visibility.PRIVATE for t in types.values())
     member = private and sale.organization_id in await readable_organization_ids(
         session, actor, Permission.EVENTS_READ

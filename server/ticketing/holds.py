@@ -24,6 +24,7 @@ from server.ticketing.access import ticket_type_for_write
 from server.ticketing.changes import inventory_changed
 from server.ticketing.errors import HoldExpired, HoldNotFound, HoldReleased, OccurrenceNotFound
 from server.ticketing.models import Hold, Inventory, SeatState
+from server.waitlist import hooks as waitlist
 
 MAX_HOLD_DAYS = 366
 _RELEASE = text(
@@ -146,6 +147,12 @@ async def release_hold(
     return hold
 
 
+async def release(session: AsyncSession, *, hold_id: uuid.UUID, now: datetime) -> int:
+    """Release one hold (no access check: for domains that own the hold, such as the
+    waitlist's offers), exactly once; returns the units it gave back."""
+    return await _release(session, "id = :hold_id", {"hold_id": hold_id}, now)
+
+
 async def release_expired_holds(
     session: AsyncSession, *, now: datetime, inventory_id: uuid.UUID | None = None, limit: int = 500
 ) -> int:
@@ -176,6 +183,9 @@ async def _release(
         if row.remaining > 0:
             await inventory.give_back(
                 session, inventory_id=row.inventory_id, quantity=row.remaining, counter="held"
+            )
+            await waitlist.keep_freed_units(
+                session, inventory_id=row.inventory_id, quantity=row.remaining, now=now
             )
             units += row.remaining
         await seats.release(session, now=now, hold_id=row.id, state=SeatState.HELD)
@@ -250,6 +260,7 @@ async def redeem(
     await inventory.move(
         session, inventory_id=inventory_id, quantity=quantity, source="held", target="reserved"
     )
+    await waitlist.offer_redeemed(session, hold_id=row.id, now=now)
     hold = await session.get(Hold, row.id)
     assert hold is not None
     return hold

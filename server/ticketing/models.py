@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
@@ -49,6 +50,9 @@ class TicketType(IdMixin, TimestampMixin, Base):
             "sales_end IS NULL OR sales_start IS NULL OR sales_end > sales_start",
             name="sales_window",
         ),
+        CheckConstraint(
+            "waitlist_offer_ttl BETWEEN 60 AND 604800", name="waitlist_offer_ttl_range"
+        ),
     )
 
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
@@ -72,6 +76,10 @@ class TicketType(IdMixin, TimestampMixin, Base):
         ARRAY(String(64)), default=list, server_default="{}"
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Sold out: buyers may join a waitlist; freed units are offered to them in order, each
+    # offer a hold lasting `waitlist_offer_ttl` seconds (see server/waitlist).
+    waitlist_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    waitlist_offer_ttl: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
 
 
 class PriceTier(IdMixin, TimestampMixin, Base):

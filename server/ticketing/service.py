@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.clock import utcnow
 from server.errors import DomainError, InvalidState, Validator
 from server.events.models import Event, EventOccurrence, EventSeat, EventStatus
 from server.ids import new_id
@@ -22,6 +23,8 @@ from server.ticketing.changes import event_changed
 from server.ticketing.errors import QuantityBelowAllocated, TierOverlap
 from server.ticketing.inventory import create_inventory_for_ticket_type
 from server.ticketing.models import Inventory, PriceTier, TicketType, Visibility
+from server.waitlist import hooks as waitlist
+from server.waitlist.settings import DEFAULT_OFFER_TTL, check_waitlist_settings
 
 MAX_QUANTITY = 1_000_000
 MAX_PER_ORDER = 1_000
@@ -119,6 +122,8 @@ async def create_ticket_type(
     visibility: Visibility = Visibility.PUBLIC,
     sections: Sequence[str] = (),
     description: str | None = None,
+    waitlist_enabled: bool = False,
+    waitlist_offer_ttl: int | None = None,
 ) -> TicketType:
     event, _ = await event_for_write(session, actor, event_id)
     if event.status in CLOSED:
@@ -151,6 +156,9 @@ async def create_ticket_type(
         )
     _check_window(checks, sales_start, sales_end, await _last_end(session, event.id))
     await _check_sections(session, checks, event, sections, quantity)
+    check_waitlist_settings(
+        checks, enabled=waitlist_enabled, offer_ttl=waitlist_offer_ttl, sections=sections
+    )
     checks.raise_if_any()
     assert priced is not None
 
@@ -174,6 +182,8 @@ async def create_ticket_type(
         visibility=visibility,
         sections=sorted(set(sections)),
         position=int(position or 0),
+        waitlist_enabled=waitlist_enabled,
+        waitlist_offer_ttl=waitlist_offer_ttl or DEFAULT_OFFER_TTL,
     )
     session.add(ticket_type)
     await session.flush()
@@ -196,6 +206,8 @@ async def update_ticket_type(
     sales_start: datetime | None = None,
     sales_end: datetime | None = None,
     visibility: Visibility | None = None,
+    waitlist_enabled: bool | None = None,
+    waitlist_offer_ttl: int | None = None,
 ) -> TicketType:
     ticket_type, event = await ticket_type_for_write(session, actor, ticket_type_id, field="id")
     if event.status in CLOSED:
@@ -233,6 +245,12 @@ async def update_ticket_type(
     _check_window(checks, new_start, new_end, await _last_end(session, event.id))
     if quantity is not None and ticket_type.sections:
         await _check_sections(session, checks, event, ticket_type.sections, quantity)
+    check_waitlist_settings(
+        checks,
+        enabled=bool(waitlist_enabled),
+        offer_ttl=waitlist_offer_ttl,
+        sections=ticket_type.sections,
+    )
     checks.raise_if_any()
 
     if quantity is not None and quantity != ticket_type.quantity:
@@ -246,6 +264,10 @@ async def update_ticket_type(
     ticket_type.sales_start, ticket_type.sales_end = new_start, new_end
     if visibility is not None:
         ticket_type.visibility = visibility
+    if waitlist_enabled is not None:
+        ticket_type.waitlist_enabled = waitlist_enabled
+    if waitlist_offer_ttl is not None:
+        ticket_type.waitlist_offer_ttl = waitlist_offer_ttl
     await session.flush()
     event_changed(session, event.id)
     return ticket_type
@@ -272,6 +294,17 @@ async def _set_quantity(session: AsyncSession, ticket_type: TicketType, quantity
             "that many are already sold, reserved or held.",
             field="quantity",
         ) from None
+    if quantity > ticket_type.quantity:
+        rows = await session.scalars(
+            select(Inventory.id).where(Inventory.ticket_type_id == ticket_type.id)
+        )
+        for inventory_id in sorted(rows):
+            await waitlist.keep_freed_units(
+                session,
+                inventory_id=inventory_id,
+                quantity=quantity - ticket_type.quantity,
+                now=utcnow(),
+            )
     ticket_type.quantity = quantity
 
 

@@ -13,6 +13,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "ticket.checkedin",
         "event.published",
         "event.cancelled",
+        "waitlist.offered",
     }
 )
 
