@@ -19,7 +19,7 @@ from server.auth.actor import Actor
 from server.auth.models import User
 from server.auth.service import validate_email
 from server.db import after_commit
-from server.errors import Forbidden, ValidationError
+from server.errors import Forbidden, Unauthenticated, ValidationError
 from server.events.models import Event
 from server.events.workflow import is_public
 from server.ids import new_id
@@ -217,7 +217,7 @@ async def tokens(session: AsyncSession, entries: list[WaitlistEntry]) -> dict[uu
     if not holds:
         return {}
     rows = await session.execute(select(Hold.id, Hold.token).where(Hold.id.in_(holds)))
-    by_hold = dict(rows.tuples().all())
+    by_hold = {hold_id: token for hold_id, token in rows}
     return {e.id: by_hold[e.hold_id] for e in entries if e.hold_id in by_hold}
 
 
@@ -281,6 +281,8 @@ async def list_waitlist(
 ) -> list[EntryView]:
     """A ticket type's waitlist in serving order, for the organization's members (staff
     read it; offer tokens only for managers and owners)."""
+    if actor.is_anonymous:
+        raise Unauthenticated()
     organization_id = await session.scalar(
         select(TicketType.organization_id).where(TicketType.id == ticket_type_id)
     )
