@@ -8,6 +8,8 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.analytics.queries import AnalyticsQueries
+from schema.analytics.subscriptions import AnalyticsSubscriptions
 from schema.apikeys.mutations import ApiKeyMutations
 from schema.apikeys.queries import ApiKeyQueries
 from schema.auth.mutations import AuthMutations
@@ -57,6 +59,7 @@ Query = merge_types(
         WebhookQueries,
         TrustedDocumentQueries,
         WaitlistQueries,
+        AnalyticsQueries,
     ),
 )
 Mutation = merge_types(
@@ -77,7 +80,7 @@ Mutation = merge_types(
         WaitlistMutations,
     ),
 )
-Subscription = merge_types("Subscription", (LiveSubscriptions,))
+Subscription = merge_types("Subscription", (LiveSubscriptions, AnalyticsSubscriptions))
 
 
 def build_schema() -> strawberry.Schema:

@@ -26,6 +26,7 @@ HANDLER_MODULES: list[str] = [
     "server.orders.effects",
     "server.live.publisher",
     "server.waitlist.jobs",
+    "server.analytics.live",
 ]
 
 Handler = Callable[[AppState, list[Any]], Awaitable[None]]

@@ -9,6 +9,7 @@ TASK_MODULES: list[str] = [
     "server.orders.notifications",
     "server.reports.jobs",
     "server.waitlist.jobs",
+    "server.analytics.live",
 ]
 
 

@@ -29,11 +29,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from server.app_state import AppState
+from server.db import Database
 from server.errors import DomainError, ErrorCode
 from server.live import metrics
 from server.live.channels import CONTROL, decode_scope, event_channel, order_channel
 from server.live.publisher import publisher_for
-from server.live.topics import EventTopic, OrderTopic, SeatTopic, Topic
+from server.live.topics import EventTopic, OrderTopic, ReadSlot, SeatTopic, Topic
 from server.live.watchers import AvailabilityWatcher, OrderWatcher, SeatWatcher, Watcher
 
 log = structlog.get_logger("eventapi.live")
@@ -185,6 +186,20 @@ class LiveHub:
             channel,
             watcher,
             lambda: OrderTopic(channel, self.state.db, self._read_slot, order_id),
+        ):
+            yield watcher
+
+    @asynccontextmanager
+    async def watch(
+        self,
+        channel: str,
+        watcher: W,
+        new_topic: Callable[[str, Database, ReadSlot], Topic[W, Any]],
+    ) -> AsyncIterator[W]:
+        """Watch any channel through a topic of the caller's (other domains' live views:
+        the topic reads the state, the hub keeps the Redis subscription)."""
+        async with self._watching(
+            channel, watcher, lambda: new_topic(channel, self.state.db, self._read_slot)
         ):
             yield watcher
 

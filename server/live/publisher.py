@@ -47,6 +47,11 @@ class LivePublisher:
             self._pending[channel] = occurrences
         self._schedule()
 
+    def changed(self, channel: str) -> None:
+        """Any other channel (other domains' live views): one message per window."""
+        self._pending[channel] = None
+        self._schedule()
+
     def order_changed(self, order_id: uuid.UUID) -> None:
         self._pending[order_channel(order_id)] = None
         self._schedule()
