@@ -27,7 +27,9 @@ async def _entries(state: AppState) -> int:
         return int(await session.scalar(select(func.count()).select_from(WaitlistEntry)) or 0)
 
 
-async def test_bad_joins_are_refused_and_change_nothing(gql: GraphQLClient, state: AppState) -> None:
+async def test_bad_joins_are_refused_and_change_nothing(
+    gql: GraphQLClient, state: AppState
+) -> None:
     sale = await waitlisted_sale(gql, quantity=1)
     on_sale = await join(gql, sale, email="early@example.com")
     assert payload_errors(on_sale) == [("INVALID_STATE", ["ticketTypeId"])]

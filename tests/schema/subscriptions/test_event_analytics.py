@@ -1,0 +1,42 @@
+"""The eventAnalytics subscription: a snapshot, then a new one after changes (coalesced),
+across instances through Redis pub/sub."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.support import commerce
+from tests.support.gql import GraphQLClient
+from tests.support.graphql_ws import InProcessServer, connect
+from tests.support.waitlist import join
+
+SUBSCRIBE = """
+subscription($e: ID!) { eventAnalytics(eventId: $e) { ordersPending ticketsSold waitlisted } }
+"""
+
+
+async def test_analytics_follow_orders_and_the_waitlist_live(
+    gql: GraphQLClient, ws_server: InProcessServer
+) -> None:
+    sale = await commerce.sale(gql, quantity=3, ticket_type={"waitlistEnabled": True})
+    async with connect(ws_server.url, token=sale.org.owner.token) as ws:
+        sub = await ws.subscribe(SUBSCRIBE, {"e": sale.event_id})
+        first = (await sub.next())["eventAnalytics"]
+        assert first == {"ordersPending": 0, "ticketsSold": 0, "waitlisted": 0}
+        await asyncio.gather(*(commerce.order(gql, sale, 1) for _ in range(3)))
+        seen = (await sub.next())["eventAnalytics"]
+        while seen["ordersPending"] < 3:
+            seen = (await sub.next())["eventAnalytics"]
+        assert seen == {"ordersPending": 3, "ticketsSold": 0, "waitlisted": 0}
+        assert (await join(gql, sale, email="late@example.com"))["errors"] == []
+        assert (await sub.next())["eventAnalytics"]["waitlisted"] == 1
+
+
+async def test_outsiders_cannot_subscribe(gql: GraphQLClient, ws_server: InProcessServer) -> None:
+    sale = await commerce.sale(gql, quantity=3)
+    other = await commerce.sale(gql, quantity=3)
+    async with connect(ws_server.url, token=other.org.owner.token) as ws:
+        sub = await ws.subscribe(SUBSCRIBE, {"e": sale.event_id})
+        message = await sub.message()
+        assert message["type"] == "error", message
+        assert message["payload"][0]["extensions"]["code"] == "NOT_FOUND"
