@@ -237,18 +237,39 @@ def is_owner(actor: Actor, entry: WaitlistEntry, user_email: str | None) -> bool
 
 
 async def owned_entry(
-    session: AsyncSession, actor: Actor, entry_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    entry_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    members_read: bool = False,
 ) -> WaitlistEntry:
+    """The entry if it is the actor's (or, with `members_read`, their organization's);
+    otherwise the same answer as for a random id."""
     entry = await session.get(WaitlistEntry, entry_id, with_for_update=lock)
     user = await session.get(User, actor.user_id) if actor.user_id else None
-    if entry is None or not is_owner(actor, entry, user.email if user else None):
-        raise EntryNotFound(field="id")
-    return entry
+    if entry is not None and is_owner(actor, entry, user.email if user else None):
+        return entry
+    if (
+        entry is not None
+        and members_read
+        and entry.organization_id
+        in await readable_organization_ids(session, actor, Permission.ORDERS_READ)
+    ):
+        return entry
+    raise EntryNotFound(field="id")
 
 
 async def get_entry(session: AsyncSession, *, actor: Actor, entry_id: uuid.UUID) -> EntryView:
-    entry = await owned_entry(session, actor, entry_id)
-    return (await views(session, [entry], show_tokens=True))[0]
+    """The buyer's entry (offer token included), or one of the organization's for its
+    members (the token only for managers and owners)."""
+    entry = await owned_entry(session, actor, entry_id, members_read=True)
+    user = await session.get(User, actor.user_id) if actor.user_id else None
+    owner = is_owner(actor, entry, user.email if user else None)
+    managers = await readable_organization_ids(session, actor, Permission.ORDERS_WRITE)
+    return (await views(session, [entry], show_tokens=owner or entry.organization_id in managers))[
+        0
+    ]
 
 
 async def my_entries(session: AsyncSession, *, actor: Actor) -> list[EntryView]:
