@@ -13,15 +13,18 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from server.app_state import AppState
 from server.config import Settings
 from server.db import Database
 from server.outbox.models import OutboxEvent
 from server.payments import test_provider
+from server.waitlist.jobs import serve_waitlists
 from server.webhooks.fanout import event_body
 from tests.docs.markdown import ROOT, section, table_rows
 from tests.schema.tickets.helpers import accept, check_in, my_tickets, transfer
 from tests.support import commerce, factories
 from tests.support.gql import GraphQLClient
+from tests.support.waitlist import cancel, join, sell_out
 
 PAYLOADS = section(ROOT / "docs" / "webhooks.md", "## Payloads by event type")
 NAME = re.compile(r"`([a-zA-Z_.]+)`")
@@ -66,7 +69,11 @@ async def emitted(db: Database, organization_id: str) -> dict[str, list[dict[str
 
 
 async def test_every_event_type_sends_the_documented_fields(
-    gql: GraphQLClient, client: httpx.AsyncClient, db: Database, settings: Settings
+    gql: GraphQLClient,
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    state: AppState,
 ) -> None:
     sale = await commerce.sale(gql, quantity=20, price="25.00")
     owner = sale.org.owner.token
@@ -93,6 +100,13 @@ async def test_every_event_type_sends_the_documented_fields(
     assert (await gql(CANCEL_ORDER, {"id": unpaid["id"]}, token=buyer.token))["cancelOrder"][
         "errors"
     ] == []
+    waitlisted = await commerce.sale(
+        gql, sale.org, quantity=1, ticket_type={"waitlistEnabled": True}
+    )
+    [held] = await sell_out(gql, waitlisted, 1)
+    assert (await join(gql, waitlisted, email="next@example.com"))["errors"] == []
+    await cancel(gql, waitlisted, held)
+    assert await serve_waitlists(state) == 1
     assert (await gql(CANCEL_EVENT, {"id": sale.event_id}, token=owner))["cancelEvent"][
         "errors"
     ] == []
