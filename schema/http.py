@@ -40,6 +40,7 @@ from server.auth.actor import Actor
 from server.auth.authenticate import resolve_actor
 from server.clock import utcnow
 from server.errors import Unauthenticated
+from server.json_limits import TOO_DEEP_MESSAGE, too_deep
 from server.ratelimit import RateLimitStatus, hit
 from server.rest.graphiql import graphiql_page
 from server.unavailable import caused_by_redis
@@ -113,13 +114,20 @@ def wants_html(request: Request) -> bool:
     return "text/html" in accept and "query" not in request.query_params
 
 
+def _decode_json(raw: str | bytes, invalid: str) -> Any:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise HTTPError(400, invalid) from None
+    if too_deep(value):
+        raise HTTPError(400, TOO_DEEP_MESSAGE, "JSON_TOO_DEEP")
+    return value
+
+
 def _json_field(raw: str | None, name: str) -> Any:
     if raw is None or raw == "":
         return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise HTTPError(400, f"`{name}` is not valid JSON.") from None
+    return _decode_json(raw, f"`{name}` is not valid JSON.")
 
 
 BATCHING_MESSAGE = (
@@ -228,11 +236,7 @@ async def read_params(request: Request, state: AppState) -> GraphQLParams:
         raise HTTPError(415, "Only UTF-8 request bodies are supported.", "UNSUPPORTED_MEDIA_TYPE")
     if media == JSON or media.endswith("+json"):
         body = await _read_body(request, state.settings.max_body_size)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise HTTPError(400, "The request body is not valid JSON.") from None
-        return _validate_params(data)
+        return _validate_params(_decode_json(body, "The request body is not valid JSON."))
     if media == "multipart/form-data":
         return await _read_multipart(request, state)
     raise HTTPError(

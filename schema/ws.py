@@ -5,9 +5,11 @@ Clients authenticate in the `connection_init` payload: `{"authorization": "Beare
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any, cast
 
+import orjson
 import strawberry
 import structlog
 from starlette.requests import Request
@@ -29,6 +31,7 @@ from server.auth.actor import Actor
 from server.auth.authenticate import resolve_actor
 from server.clock import utcnow
 from server.errors import Unauthenticated
+from server.json_limits import TOO_DEEP_MESSAGE, too_deep
 from server.unavailable import caused_by_redis
 
 log = structlog.get_logger("eventapi.graphql")
@@ -87,6 +90,14 @@ class WebSocketGraphQL(GraphQL[Context, None]):
             connection_init_wait_timeout=timedelta(seconds=60),
             max_subscriptions_per_connection=100,
         )
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Messages nested past MAX_JSON_DEPTH are malformed (closed with 4400) before
+        anything walks them."""
+        value = orjson.loads(data)  # its errors are JSONDecodeErrors too
+        if too_deep(value):
+            raise json.JSONDecodeError(TOO_DEEP_MESSAGE, "", 0)
+        return value
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state.eventapi

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from server.json_limits import MAX_JSON_DEPTH, too_deep
 from server.money import MAX_MINOR, normalize_currency
 from server.payments.errors import InvalidPaymentRequest, MalformedWebhook
 
@@ -223,13 +224,17 @@ def load_webhook_json(raw_body: bytes) -> Any:
     """A verified webhook body as JSON; whatever it holds is the normalizer's to check.
     Nesting deep enough to exhaust the parser's recursion is as malformed as bad syntax,
     and so are NaN, Infinity and numbers like 1e999: the event is stored as JSONB, which
-    has no such values."""
+    has no such values. Nesting past MAX_JSON_DEPTH is refused too, so that nothing
+    downstream (storing, normalizing) recurses that deep."""
     try:
-        return json.loads(raw_body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(raw_body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
         raise MalformedWebhook("The webhook body is not UTF-8 text.") from None
     except (ValueError, RecursionError):
         raise MalformedWebhook("The webhook body is not a JSON object.") from None
+    if too_deep(value):
+        raise MalformedWebhook(f"The webhook body nests deeper than {MAX_JSON_DEPTH} levels.")
+    return value
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

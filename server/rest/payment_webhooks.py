@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import orjson
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -90,7 +91,7 @@ async def _complete_test_payment(request: Request, *, succeeded: bool) -> JSONRe
     if body is None:
         return _error(413, "TOO_LARGE", "The request body is too large.")
     try:
-        secret = json.loads(body).get("clientSecret")
+        secret = orjson.loads(body).get("clientSecret")
     except (ValueError, AttributeError):
         return _error(400, "MALFORMED_REQUEST", 'Send a JSON object: {"clientSecret": "..."}.')
     if not isinstance(secret, str) or not secret:

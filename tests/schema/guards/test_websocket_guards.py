@@ -92,3 +92,22 @@ async def test_introspection_is_refused_when_off(server: LiveServer) -> None:
     message = await run_over_websocket(server, "{ __schema { types { name } } }")
 
     assert codes(message) == ["INTROSPECTION_DISABLED"]
+
+
+async def test_a_deeply_nested_message_closes_the_connection_as_malformed(
+    server: LiveServer,
+) -> None:
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    deep = "[" * 900 + "]" * 900
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            '{"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }",'
+            f' "variables": {{"x": {deep}}}}}}}'
+        )
+        with pytest.raises(ConnectionClosedError) as closed:
+            await ws.recv()
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
