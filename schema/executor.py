@@ -1,13 +1,14 @@
 """Parse, validate and execute GraphQL documents against the Strawberry-built schema.
 
-Parsing and validation results are cached per document text (bounded LRU), so a repeated
-query costs only its execution. Execution calls graphql-core directly: Strawberry's
-resolvers, permission classes and scalars all live in the schema it built, and skipping
-its per-request pipeline cuts a small query's overhead by an order of magnitude."""
+Parsing and validation results are cached per document text (an LRU bounded in bytes,
+`schema.document_cache`), so a repeated query costs only its execution; documents too
+heavy to validate are refused first (`schema.selection_limits`). Execution calls
+graphql-core directly: Strawberry's resolvers, permission classes and scalars all live
+in the schema it built, and skipping its per-request pipeline cuts a small query's
+overhead by an order of magnitude."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +26,12 @@ from graphql import (
     validate,
 )
 
+from schema.document_cache import DocumentCache
 from schema.guards import cost_error, is_token_limit_error, validation_rules
+from schema.selection_limits import selection_limit_error
+from schema.suggestions import hide_suggestions
 from server.config import Settings
 
-CACHE_SIZE = 2000
 CACHEABLE_LENGTH = 20_000  # characters; longer documents are parsed every time
 
 
@@ -50,21 +53,18 @@ class Executor:
         self.schema = schema
         self.max_tokens = settings.query_max_tokens
         self.max_cost = settings.query_max_cost
+        self.max_fields = settings.query_max_fields
+        self.suggestions = settings.introspection_enabled
         self.rules = [*specified_rules, *validation_rules(settings)]
-        self._cache: OrderedDict[str, Prepared] = OrderedDict()
+        self.cache = DocumentCache(settings.query_cache_bytes)
 
     def prepare(self, query: str) -> Prepared:
-        cached = self._cache.get(query)
+        cached = self.cache.get(query)
         if cached is not None:
-            self._cache.move_to_end(query)
             return cached
         prepared = self._prepare(query)
         if len(query) <= CACHEABLE_LENGTH:
-            # Bounded in bytes as well as entries: 2000 one-megabyte documents (a huge
-            # string literal is one token) would otherwise pin gigabytes.
-            self._cache[query] = prepared
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            self.cache.put(query, prepared)
         return prepared
 
     def _prepare(self, query: str) -> Prepared:
@@ -76,7 +76,12 @@ class Executor:
             )
             parse_error.extensions = {**(parse_error.extensions or {}), "code": code}
             return Prepared(None, [parse_error], parse_failed=True)
+        too_heavy = selection_limit_error(document, self.max_fields)
+        if too_heavy is not None:
+            return Prepared(None, [too_heavy])
         errors = validate(self.schema, document, self.rules)
+        if not self.suggestions:
+            hide_suggestions(errors)
         for invalid in errors:
             if not invalid.extensions or "code" not in invalid.extensions:
                 invalid.extensions = {
@@ -112,5 +117,7 @@ class Executor:
             operation_name=operation_name,
         )
         if isinstance(result, Awaitable):
-            return await result
+            result = await result
+        if result.errors and not self.suggestions:
+            hide_suggestions(result.errors)  # variable coercion names input fields and enums
         return result

@@ -2,7 +2,10 @@
 
 - `QUERY_TOO_LARGE`: more tokens than QUERY_MAX_TOKENS (at parse time, in the executor);
 - `QUERY_TOO_DEEP`, `TOO_MANY_ALIASES`: validation rules, cached with the document;
-- `INTROSPECTION_DISABLED`: `__schema` / `__type` when introspection is off;
+- `TOO_MANY_FIELDS`, `TOO_MANY_FRAGMENTS`: counted before validation, whose own cost they
+  bound (`schema.selection_limits`);
+- `INTROSPECTION_DISABLED`: `__schema` / `__type` when introspection is off (and then no
+  message suggests schema names, `schema.suggestions`);
 - `QUERY_TOO_COSTLY`: the operation's cost, which depends on its variables, so it is
   counted per request just before execution.
 
@@ -38,6 +41,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from schema.selection_limits import selection_limit_error
+from schema.suggestions import hide_suggestions
 from server.config import Settings
 
 INTROSPECTION_FIELDS = {"__schema", "__type"}
@@ -324,6 +329,19 @@ class OperationGuards(SchemaExtension):
         for error in self.execution_context.pre_execution_errors or ():
             if is_token_limit_error(error):
                 error.extensions = {**(error.extensions or {}), "code": "QUERY_TOO_LARGE"}
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        settings: Settings = execution.context.settings
+        document = execution.graphql_document
+        refusal = (
+            None if document is None else selection_limit_error(document, settings.query_max_fields)
+        )
+        if refusal is not None:
+            execution.pre_execution_errors = [refusal]  # Strawberry then skips validation
+        yield
+        if not settings.introspection_enabled:
+            hide_suggestions(execution.pre_execution_errors or ())
 
 
 def is_token_limit_error(error: GraphQLError) -> bool:

@@ -26,6 +26,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from schema.context import Context
+from schema.suggestions import without_suggestions
 from server import unavailable
 from server.auth.actor import Actor
 from server.auth.authenticate import resolve_actor
@@ -37,9 +38,12 @@ from server.unavailable import caused_by_redis
 log = structlog.get_logger("eventapi.graphql")
 
 
-def _coded(error: dict[str, Any], request_id: str) -> dict[str, Any]:
+def _coded(error: dict[str, Any], request_id: str, hide_suggestions: bool) -> dict[str, Any]:
     """Every error on the socket carries `extensions.code`, as over HTTP: a request error
-    (validation, variables) gets its code; an unexpected one is masked as INTERNAL."""
+    (validation, variables) gets its code; an unexpected one is masked as INTERNAL. With
+    introspection off no message suggests schema names."""
+    if hide_suggestions and isinstance(error.get("message"), str):
+        error = {**error, "message": without_suggestions(error["message"])}
     extensions = error.get("extensions") or {}
     if "code" in extensions:
         return error
@@ -72,10 +76,13 @@ class CodedErrorsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def send_message(self, message: Message) -> None:
         body = cast("dict[str, Any]", message)
         request_id = self.context.request_id
+        hide = not self.context.settings.introspection_enabled
         if body["type"] == "error":
-            body["payload"] = [_coded(e, request_id) for e in body["payload"]]
+            body["payload"] = [_coded(e, request_id, hide) for e in body["payload"]]
         elif body["type"] == "next" and body["payload"].get("errors"):
-            body["payload"]["errors"] = [_coded(e, request_id) for e in body["payload"]["errors"]]
+            body["payload"]["errors"] = [
+                _coded(e, request_id, hide) for e in body["payload"]["errors"]
+            ]
         await super().send_message(message)
 
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     query_max_aliases: int = 30
     query_max_tokens: int = 5000
     query_max_cost: int = 50_000
+    query_max_fields: int = Field(500, gt=0)  # fields written in one document
+    # Memory the parse/validation cache may hold per app process, bytes
+    query_cache_bytes: int = Field(64 * 2**20, ge=0)
     persisted_queries_only_for_api_keys: bool = False
 
     # Commerce

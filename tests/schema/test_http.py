@@ -405,8 +405,8 @@ async def test_long_documents_are_answered_but_not_kept_in_the_parse_cache(
     response = await post(client, {"query": query})
 
     assert response.json()["data"]["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
-    assert query not in executor._cache
-    assert all(len(cached) <= 20_000 for cached in executor._cache)
+    assert query not in executor.cache
+    assert all(len(cached) <= 20_000 for cached in executor.cache)
 
 
 @pytest.mark.parametrize(

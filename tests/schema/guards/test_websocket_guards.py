@@ -111,3 +111,18 @@ async def test_a_deeply_nested_message_closes_the_connection_as_malformed(
 
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4400
+
+
+async def test_a_document_too_heavy_to_validate_is_refused(server: LiveServer) -> None:
+    heavy = "{ " + " ".join(["me { id }"] * 40) + " }"  # within the 300-token limit
+
+    message = await run_over_websocket(server, heavy)
+
+    assert codes(message) == ["TOO_MANY_FIELDS"]
+
+
+async def test_no_suggestions_while_introspection_is_off(server: LiveServer) -> None:
+    message = await run_over_websocket(server, "{ mee { id } }")
+
+    assert codes(message) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert message["payload"][0]["message"] == "Cannot query field 'mee' on type 'Query'."
