@@ -88,13 +88,6 @@ async def create_hold(
     session.add(hold)
     await session.flush()
     if seat_ids:
-        await seats.check_seats(
-            session,
-            event_id=event.id,
-            seat_ids=seat_ids,
-            sections=ticket_type.sections,
-            field=["seatIds"],
-        )
         await seats.allocate(
             session,
             occurrence_id=row.occurrence_id,

@@ -13,7 +13,6 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import ValidationError
-from server.events.models import EventSeat
 from server.ids import new_id
 from server.ticketing.errors import SeatUnavailable
 from server.ticketing.inventory import release_expired
@@ -33,27 +32,35 @@ _INSERT = text(
 )
 
 
+_CHOOSABLE = text(
+    """
+    SELECT count(*) FROM event_seats AS s
+    JOIN event_occurrences AS o ON o.event_id = s.event_id
+    JOIN ticket_types AS t ON t.id = :ticket_type_id
+    WHERE o.id = :occurrence_id AND s.id = ANY(CAST(:seats AS uuid[]))
+      AND s.section = ANY(t.sections)
+    """
+)
+
+
 async def check_seats(
     session: AsyncSession,
     *,
-    event_id: uuid.UUID,
+    occurrence_id: uuid.UUID,
+    ticket_type_id: uuid.UUID,
     seat_ids: Sequence[uuid.UUID],
-    sections: Sequence[str],
-    field: list[str],
+    field: list[str] | None,
 ) -> None:
-    """The seats exist in this event's snapshot, in the ticket type's sections, once each."""
+    """The seats are in this event's copy of the seatmap, in the ticket type's sections,
+    once each: anything else (a random id, the venue seatmap's own seat, another event's
+    seat) is the buyer's mistake, refused before the insert would break a foreign key."""
     if len(set(seat_ids)) != len(seat_ids):
         raise ValidationError("A seat is listed twice.", field=field)
-    found = (
-        await session.scalars(
-            select(EventSeat.id).where(
-                EventSeat.id.in_(seat_ids),
-                EventSeat.event_id == event_id,
-                EventSeat.section.in_(sections),
-            )
-        )
-    ).all()
-    if len(found) != len(seat_ids):
+    found = await session.scalar(
+        _CHOOSABLE,
+        {"occurrence_id": occurrence_id, "ticket_type_id": ticket_type_id, "seats": list(seat_ids)},
+    )
+    if found != len(seat_ids):
         raise ValidationError(
             "Some seats are not in this event or not sold by this ticket type.", field=field
         )
@@ -72,7 +79,15 @@ async def allocate(
     order_id: uuid.UUID | None = None,
     field: list[str] | None = None,
 ) -> None:
-    """Take every seat or raise SeatUnavailable (the caller's transaction rolls back)."""
+    """Take every seat or raise SeatUnavailable (the caller's transaction rolls back);
+    seats the ticket type does not sell are a ValidationError."""
+    await check_seats(
+        session,
+        occurrence_id=occurrence_id,
+        ticket_type_id=ticket_type_id,
+        seat_ids=seat_ids,
+        field=field,
+    )
     wanted = sorted(seat_ids)
     params: dict[str, Any] = {
         "occurrence_id": occurrence_id,
