@@ -8,16 +8,12 @@ viewer may see, so a non-member learns nothing, not even whether the event exist
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.rest.pages import html_page, not_found, script_json
+from server.rest.pages import html_page, is_slug, not_found, script_json
 from server.rest.static import static_url
-
-SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,94}[a-z0-9])?")
 
 
 def routes() -> list[BaseRoute]:
@@ -33,7 +29,7 @@ def routes() -> list[BaseRoute]:
 async def dashboard_page(request: Request) -> Response:
     organization = str(request.path_params["organization"])
     event = str(request.path_params["event"])
-    if not (SLUG.fullmatch(organization) and SLUG.fullmatch(event)):
+    if not (is_slug(organization) and is_slug(event)):
         return not_found("No such page.")
     response = html_page(
         "dashboard_page.html",

@@ -16,9 +16,7 @@ from starlette.routing import BaseRoute, Route
 from server.app_state import AppState
 from server.errors import DomainError
 from server.live.service import LivePage, live_page
-from server.rest.pages import local_times, not_found, page_headers, render, script_json
-
-MAX_SLUG = 96
+from server.rest.pages import is_slug, local_times, not_found, page_headers, render, script_json
 
 
 def routes() -> list[BaseRoute]:
@@ -27,7 +25,7 @@ def routes() -> list[BaseRoute]:
 
 async def live_availability_page(request: Request) -> Response:
     slug = str(request.path_params["slug"])
-    if not slug or len(slug) > MAX_SLUG:
+    if not is_slug(slug):
         return not_found("No such event.")
     state: AppState = request.app.state.eventapi
     try:

@@ -61,6 +61,15 @@ def script_json(value: object) -> str:
     return raw.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+# What slugify makes (server.events, server.organizations): anything else is no page, and
+# is answered before it reaches a query (PostgreSQL text cannot even hold a NUL).
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,94}[a-z0-9])?")
+
+
+def is_slug(text: str) -> bool:
+    return SLUG.fullmatch(text) is not None
+
+
 def not_found(message: str) -> PlainTextResponse:
     return PlainTextResponse(message, status_code=404, headers={"Cache-Control": "no-store"})
 

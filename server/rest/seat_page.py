@@ -15,11 +15,10 @@ from starlette.routing import BaseRoute, Route
 from server.app_state import AppState
 from server.clock import utcnow
 from server.errors import DomainError
-from server.rest.pages import html_page, local_times, not_found, script_json
+from server.rest.pages import html_page, is_slug, local_times, not_found, script_json
 from server.rest.static import static_url
 from server.ticketing.picker import SeatPicker, seat_picker
 
-MAX_SLUG = 96
 NO_PICKER = "No such event, or it has no seats to choose."
 
 
@@ -29,7 +28,7 @@ def routes() -> list[BaseRoute]:
 
 async def seat_picker_page(request: Request) -> Response:
     slug = str(request.path_params["slug"])
-    if not slug or len(slug) > MAX_SLUG:
+    if not is_slug(slug):
         return not_found(NO_PICKER)
     state: AppState = request.app.state.eventapi
     try:
