@@ -75,7 +75,7 @@ class WebhookDelivery:
         if not 0 <= last <= MAX_ATTEMPTS_LISTED:
             raise ClientError(f"`last` must be between 0 and {MAX_ATTEMPTS_LISTED}.")
         rows = await info.context.loader(AttemptsByDeliveryLoader).load(uuid.UUID(self.id))
-        return [WebhookAttempt.from_model(r) for r in rows[len(rows) - last :]]
+        return [WebhookAttempt.from_model(r) for r in rows[max(0, len(rows) - last) :]]
 
 
 @strawberry.type

@@ -386,3 +386,37 @@ async def test_deleting_a_webhook_removes_its_deliveries_and_sends_nothing_more(
     await deliver(state, no_retry, webhook_id)
 
     assert receiver.arrivals == []
+
+
+ATTEMPTS = """
+query List($org: ID!, $last: Int) {
+  webhooks(organizationId: $org) { deliveries { attemptLog(last: $last) { responseStatus } } }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("last", "statuses"), [(1, [200]), (2, [500, 200]), (3, [500, 200]), (50, [500, 200]), (0, [])]
+)
+async def test_the_attempt_log_keeps_every_attempt_when_there_are_fewer_than_asked(
+    gql: GraphQLClient,
+    state: AppState,
+    no_retry: Settings,
+    receiver: Receiver,
+    last: int,
+    statuses: list[int],
+) -> None:
+    org = await factories.create_org(gql)
+    webhook_id = (await create(gql, org, receiver.url, events=["*"]))["webhook"]["id"]
+    receiver.then(Respond(500))
+    await emit_event(state, org, "order.created")
+    await deliver(state, no_retry, webhook_id)
+    data = await gql(LIST, {"org": org.id}, token=org.owner.token)
+    delivery_id = data["webhooks"][0]["deliveries"][0]["id"]
+    await gql(REDELIVER, {"id": delivery_id}, token=org.owner.token)
+    await deliver(state, no_retry, webhook_id)
+
+    data = await gql(ATTEMPTS, {"org": org.id, "last": last}, token=org.owner.token)
+
+    [delivery] = data["webhooks"][0]["deliveries"]
+    assert [a["responseStatus"] for a in delivery["attemptLog"]] == statuses
