@@ -20,6 +20,14 @@ class NotReadyToPublish(InvalidState):
     message = "An event needs at least one occurrence and one ticket type to be published."
 
 
+class EventNotOver(InvalidState):
+    def __init__(self, last_start: str) -> None:
+        super().__init__(
+            f"The event's last date begins at {last_start}; it can be completed once that date "
+            "has begun (cancel it instead to stop it early)."
+        )
+
+
 class EventClosed(InvalidState):
     message = "Completed and cancelled events can no longer be changed."
 

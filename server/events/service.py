@@ -19,7 +19,7 @@ from server.auth.actor import Actor
 from server.errors import Conflict, Validator
 from server.events.access import event_for_write
 from server.events.cache import record_event_change
-from server.events.errors import EventClosed, NotReadyToPublish
+from server.events.errors import EventClosed, EventNotOver, NotReadyToPublish
 from server.events.models import Event, EventOccurrence, EventStatus
 from server.events.occurrences import OccurrenceSpec, check_occurrences, planned_occurrences
 from server.events.policies import UNCHANGED, PolicySpec, apply_policies, check_policies
@@ -315,7 +315,13 @@ async def cancel_event(
 async def complete_event(
     session: AsyncSession, *, actor: Actor, event_id: uuid.UUID, now: datetime
 ) -> Event:
+    """Completed means the event has taken place: every date has begun."""
     event, _ = await event_for_write(session, actor, event_id)
+    if event.status is EventStatus.PUBLISHED and (
+        event.last_starts_at is None or event.last_starts_at > now
+    ):
+        last = event.last_starts_at.isoformat() if event.last_starts_at else "an unset time"
+        raise EventNotOver(last)
     transition(event, EventStatus.COMPLETED, now=now)
     await session.flush()
     record_event_change(session, event.id)

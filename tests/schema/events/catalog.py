@@ -72,6 +72,12 @@ def at(days: float = 0, hours: float = 0) -> str:
     return (BASE + timedelta(days=days, hours=hours)).isoformat()
 
 
+def past_occurrence(days_ago: float, hours: float = 3) -> dict[str, Any]:
+    """A date that began `days_ago` days before now (BASE is years ahead)."""
+    start = datetime.now(UTC) - timedelta(days=days_ago)
+    return {"startsAt": start.isoformat(), "endsAt": (start + timedelta(hours=hours)).isoformat()}
+
+
 def occurrence(days: float = 0, hours: float = 3, capacity: int | None = None) -> dict[str, Any]:
     return {"startsAt": at(days), "endsAt": at(days, hours), "capacity": capacity}
 

@@ -34,7 +34,9 @@ async def test_only_published_events_are_listed_in_date_order(gql: GraphQLClient
     await catalog.published_event(gql, org, title="Later", occurrences=[occurrence(10)])
     await catalog.published_event(gql, org, title="Sooner", occurrences=[occurrence(2)])
     await catalog.create_event(gql, org, title="Draft")
-    done = await catalog.published_event(gql, org, title="Done", occurrences=[occurrence(1)])
+    done = await catalog.published_event(
+        gql, org, title="Done", occurrences=[catalog.past_occurrence(1)]
+    )
     await gql(catalog.COMPLETE_EVENT, {"id": done["id"]}, token=org.owner.token)
     off = await catalog.published_event(gql, org, title="Off", occurrences=[occurrence(3)])
     await gql(catalog.CANCEL_EVENT, {"id": off["id"]}, token=org.owner.token)

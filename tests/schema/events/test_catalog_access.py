@@ -113,8 +113,11 @@ async def test_staff_are_forbidden_and_change_nothing(gql: GraphQLClient, name: 
 async def test_managers_may(gql: GraphQLClient, name: str) -> None:
     crew, ids = await setup(gql)
     query, field, variables = MUTATIONS[name]
-    if name == "completeEvent":
-        await gql(catalog.PUBLISH_EVENT, {"id": ids["event"]}, token=crew.owner.token)
+    if name == "completeEvent":  # an event that has taken place
+        done = await catalog.published_event(
+            gql, crew.org, occurrences=[catalog.past_occurrence(1)]
+        )
+        ids = {**ids, "event": done["id"]}
 
     data = await gql(query, variables(crew, ids), token=crew.manager.token)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from server.db import Database
@@ -12,7 +13,7 @@ from server.events.models import EventOccurrence
 from server.outbox.models import OutboxEvent
 from server.ticketing.models import Inventory
 from tests.schema.events import catalog
-from tests.schema.events.catalog import occurrence
+from tests.schema.events.catalog import occurrence, past_occurrence
 from tests.support import factories
 from tests.support.gql import GraphQLClient, payload_errors
 
@@ -246,7 +247,7 @@ async def test_publish_then_complete_emits_the_published_event(
     gql: GraphQLClient, db: Database
 ) -> None:
     org = await factories.create_org(gql)
-    event = await catalog.published_event(gql, org)
+    event = await catalog.published_event(gql, org, occurrences=[past_occurrence(1)])
 
     done = await gql(catalog.COMPLETE_EVENT, {"id": event["id"]}, token=org.owner.token)
 
@@ -348,3 +349,36 @@ async def test_concurrent_events_with_one_title_all_get_distinct_slugs(gql: Grap
     slugs = [e["slug"] for e in events]
     assert len(set(slugs)) == 6
     assert all(s.startswith("flash-sale") for s in slugs)
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [[occurrence(days=2)], [past_occurrence(3), occurrence(days=4)]],
+    ids=["only-future", "one-date-still-to-come"],
+)
+async def test_an_event_with_a_date_still_to_begin_cannot_be_completed(
+    gql: GraphQLClient, db: Database, dates: list[dict[str, object]]
+) -> None:
+    org = await factories.create_org(gql)
+    event = await catalog.published_event(gql, org, occurrences=dates)
+    before = await outbox(db)
+
+    data = await gql(catalog.COMPLETE_EVENT, {"id": event["id"]}, token=org.owner.token)
+
+    assert payload_errors(data["completeEvent"]) == [("INVALID_STATE", None)]
+    assert "last date" in data["completeEvent"]["errors"][0]["message"]
+    again = await gql(catalog.EVENT_BY_ID, {"id": event["id"]}, token=org.owner.token)
+    assert again["event"]["status"] == "PUBLISHED"
+    assert await outbox(db) == before
+
+
+async def test_an_event_whose_last_date_has_begun_can_be_completed(gql: GraphQLClient) -> None:
+    org = await factories.create_org(gql)
+    event = await catalog.published_event(
+        gql, org, occurrences=[past_occurrence(8), past_occurrence(0.01)]
+    )
+
+    data = await gql(catalog.COMPLETE_EVENT, {"id": event["id"]}, token=org.owner.token)
+
+    assert data["completeEvent"]["errors"] == []
+    assert data["completeEvent"]["event"]["status"] == "COMPLETED"
