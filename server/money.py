@@ -74,3 +74,8 @@ def to_minor(
 def format_amount(minor: int, currency: str) -> Decimal:
     places = EXPONENTS.get(currency, 2)
     return (Decimal(minor) / (Decimal(10) ** places)).quantize(Decimal(1).scaleb(-places))
+
+
+def money_text(minor: int, currency: str) -> str:
+    """An amount as people read it in messages: "12.50 USD", never minor units."""
+    return f"{format_amount(minor, currency)} {currency}"

@@ -17,7 +17,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from server.mail.message import InlineImage, Mail
-from server.money import format_amount
+from server.money import money_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 SITE_NAME = "eventapi"
@@ -119,10 +119,6 @@ def _render(name: str, values: dict[str, str]) -> tuple[str, str]:
     return _text(name, values), _html(name, values)
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{format_amount(minor, currency)} {currency}"
-
-
 def _datetime(value: datetime) -> str:
     return f"{value:%A %d %B %Y, %H:%M} {value.tzname() or ''}".rstrip()
 
@@ -135,12 +131,12 @@ def order_confirmation(notice: OrderConfirmation, *, base_url: str) -> Mail:
     subject = f"Your tickets for {notice.event_name} (order {notice.order_number})"
     money = notice.currency
     text_lines = "".join(
-        f"  {line.quantity} x {line.description}: {_money(line.amount, money)}\n"
+        f"  {line.quantity} x {line.description}: {money_text(line.amount, money)}\n"
         for line in notice.lines
     )
     html_lines = "".join(
         f"<tr><td>{html.escape(line.description)}</td><td>{line.quantity}</td>"
-        f'<td style="text-align:right">{html.escape(_money(line.amount, money))}</td></tr>'
+        f'<td style="text-align:right">{html.escape(money_text(line.amount, money))}</td></tr>'
         for line in notice.lines
     )
     images = tuple(
@@ -168,10 +164,10 @@ def order_confirmation(notice: OrderConfirmation, *, base_url: str) -> Mail:
         "event": notice.event_name,
         "when": _when(notice.starts_at),
         "venue": f"Where: {notice.venue}\n" if notice.venue else "",
-        "subtotal": _money(notice.subtotal, money),
-        "discount": _money(notice.discount, money),
-        "fees": _money(notice.fees, money),
-        "total": _money(notice.total, money),
+        "subtotal": money_text(notice.subtotal, money),
+        "discount": money_text(notice.discount, money),
+        "fees": money_text(notice.fees, money),
+        "total": money_text(notice.total, money),
     }
     text = _text("order_confirmation", {**values, "lines": text_lines, "tickets": text_tickets})
     page = _html(
@@ -218,7 +214,7 @@ def transfer_invitation(notice: TransferInvitation, *, base_url: str) -> Mail:
 
 
 def refund_notice(notice: RefundNotice, *, base_url: str) -> Mail:
-    amount = _money(notice.amount, notice.currency)
+    amount = money_text(notice.amount, notice.currency)
     subject = f"Refund of {amount} for order {notice.order_number}"
     text, page = _render(
         "refund_notice",
@@ -251,7 +247,7 @@ def cancellation_notice(notice: CancellationNotice, *, base_url: str) -> Mail:
         title = f"Order {notice.order_number} is cancelled"
         headline = f"Your order {notice.order_number} for {notice.event_name} has been cancelled."
     refund = (
-        f"You will be refunded {_money(notice.refund_amount, notice.currency)}."
+        f"You will be refunded {money_text(notice.refund_amount, notice.currency)}."
         if notice.refund_amount
         else ""
     )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db import after_commit
 from server.errors import DomainError, ErrorCode, NotFound
 from server.ids import new_id
+from server.money import money_text
 from server.orders import lifecycle
 from server.orders.models import (
     Dispute,
@@ -77,9 +78,10 @@ async def on_payment_succeeded(session: AsyncSession, event: ProviderEvent, now:
         event.amount_minor != payment.amount_minor
         or (event.currency or "").upper() != payment.currency
     ):
+        paid_in = (event.currency or payment.currency).upper()
         raise AmountMismatch(
-            f"Paid {event.amount_minor} {event.currency}, "
-            f"expected {payment.amount_minor} {payment.currency}."
+            f"Paid {money_text(event.amount_minor, paid_in)}, "
+            f"expected {money_text(payment.amount_minor, payment.currency)}."
         )
     payment.status = PaymentStatus.SUCCEEDED
     payment.succeeded_at = now

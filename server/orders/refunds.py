@@ -20,7 +20,7 @@ from server.db import Database
 from server.errors import DomainError, ValidationError
 from server.events.models import Event, EventOccurrence
 from server.ids import new_id
-from server.money import normalize_currency, to_minor
+from server.money import money_text, normalize_currency, to_minor
 from server.orders.errors import NothingToRefund, OrderNotFound, RefundWindowClosed
 from server.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from server.orders.payment_events import record_refund
@@ -83,7 +83,7 @@ async def refund_order(
             raise NothingToRefund(field="orderId")
         if wanted > refundable:
             raise ValidationError(
-                f"At most {refundable} (minor units) can still be refunded.",
+                f"At most {money_text(refundable, order.currency)} can still be refunded.",
                 field=["amount", "amount"],
             )
         payment = await session.scalar(

@@ -270,6 +270,9 @@ async def test_refunds_partial_then_full_cancel_tickets_and_return_stock(
         "errors": [],
     }
     assert payload_errors(too_much["refundOrder"]) == [("VALIDATION", ["amount", "amount"])]
+    assert too_much["refundOrder"]["errors"][0]["message"] == (
+        "At most 50.00 USD can still be refunded."
+    )
     assert payload_errors(long_reason["refundOrder"]) == [("VALIDATION", ["reason"])]
     assert full["refundOrder"] == {
         "order": {"status": "REFUNDED", "refunded": {"amount": "60.00"}},
@@ -431,4 +434,34 @@ async def test_a_provider_failure_message_with_a_nul_character_is_kept_readable(
     assert seen["order"] == {
         "status": "PENDING",
         "payments": [{"status": "FAILED", "failureReason": "Card\ufffddeclined"}],
+    }
+
+
+async def test_a_payment_of_another_amount_says_both_amounts_as_money(
+    gql: GraphQLClient, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    sale = await commerce.sale(gql, quantity=10, price="30.00")
+    buyer = await factories.register(gql)
+    order = (await commerce.order(gql, sale, 1, token=buyer.token))["order"]
+    data = await gql(
+        commerce.CREATE_PAYMENT,
+        {"input": {"orderId": order["id"], "provider": "TEST"}},
+        token=buyer.token,
+    )
+    secret = data["createPayment"]["payment"]["clientSecret"]
+    key = test_provider.signing_key(settings)
+    intent = test_provider.TestProvider(key=key).decode_client_secret(secret)
+    body = json.dumps(
+        test_provider.build_event("payment.succeeded", intent, amount_minor=1050)
+    ).encode()
+
+    response = await client.post(
+        "/webhooks/test",
+        content=body,
+        headers={test_provider.SIGNATURE_HEADER: test_provider.sign_payload(body, key)},
+    )
+
+    assert response.json()["error"] == {
+        "code": "PAYMENT_FAILED",
+        "message": "Paid 10.50 USD, expected 30.00 USD.",
     }
