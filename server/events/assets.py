@@ -29,6 +29,7 @@ from server.events.errors import AssetNotFound, EventClosed, FileTooLarge, Unsup
 from server.events.models import AssetKind, Event, EventAsset
 from server.events.workflow import OPEN_STATUSES, is_public
 from server.ids import new_id
+from server.numbers import whole_number
 from server.storage import Storage
 
 MAX_ASSETS_PER_EVENT = 50
@@ -254,9 +255,10 @@ async def asset_for_download(
     asset, status, published_at = row
     public = is_public(status, published_at)
     if not public:
-        if not expires or not signature or not expires.isdigit():
+        expiry = whole_number(expires, max_digits=12)
+        if expiry is None or not signature:
             raise AssetNotFound()
-        valid = hmac.compare_digest(signature, _signature(settings, asset_id, int(expires)))
-        if not valid or int(expires) < now.timestamp():
+        valid = hmac.compare_digest(signature, _signature(settings, asset_id, expiry))
+        if not valid or expiry < now.timestamp():
             raise AssetNotFound()
     return Download(asset.storage_key, asset.content_type, asset.filename, public)

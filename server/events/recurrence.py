@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rrulestr
 
 from server.events.errors import InvalidRecurrence
+from server.numbers import whole_number
 
 MAX_OCCURRENCES = 366
 MAX_SPAN = timedelta(days=5 * 366)
@@ -68,8 +69,8 @@ def expand(recurrence: Recurrence, *, timezone: str, field: str = "recurrence") 
         raise InvalidRecurrence("The rule needs a COUNT or an UNTIL.", field=rule_field)
     if "COUNT" in parts and "UNTIL" in parts:
         raise InvalidRecurrence("Use COUNT or UNTIL, not both (RFC 5545).", field=rule_field)
-    count = parts.get("COUNT")
-    if count is not None and (not count.isdigit() or not 0 < int(count) <= MAX_OCCURRENCES):
+    count = whole_number(parts.get("COUNT"), max_digits=6)
+    if "COUNT" in parts and (count is None or not 0 < count <= MAX_OCCURRENCES):
         raise InvalidRecurrence(f"COUNT must be between 1 and {MAX_OCCURRENCES}.", field=rule_field)
     zone = ZoneInfo(timezone)
     try:

@@ -20,6 +20,7 @@ buyer or organizer can read; provider SDK exceptions never escape.
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any
 
 from server.json_limits import MAX_JSON_DEPTH, too_deep
 from server.money import MAX_MINOR, normalize_currency
-from server.payments.errors import InvalidPaymentRequest, MalformedWebhook
+from server.payments.errors import InvalidPaymentRequest, InvalidSignature, MalformedWebhook
 
 
 class ProviderName(StrEnum):
@@ -235,6 +236,16 @@ def load_webhook_json(raw_body: bytes) -> Any:
     if too_deep(value):
         raise MalformedWebhook(f"The webhook body nests deeper than {MAX_JSON_DEPTH} levels.")
     return value
+
+
+def check_signed_at(timestamp: int, provider: str, tolerance: int) -> None:
+    """A signature's timestamp within `tolerance` seconds of now, either way: an old one
+    is a replay, and one from the future would stay replayable until that time comes."""
+    now = time.time()
+    if timestamp < now - tolerance:
+        raise InvalidSignature(f"The {provider} signature is too old.")
+    if timestamp > now + tolerance:
+        raise InvalidSignature(f"The {provider} signature is dated in the future.")
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

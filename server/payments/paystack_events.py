@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.numbers import whole_number
 from server.payments.base import DisputeOutcome, EventKind, ProviderEvent, ProviderName
 from server.payments.errors import MalformedWebhook
 
@@ -123,8 +124,8 @@ def _amount(value: Any, path: str) -> int:
     """Paystack sends amounts in the currency's subunit, as a number or a numeric string."""
     if isinstance(value, bool):
         value = None
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = whole_number(value)
     if not isinstance(value, int) or value < 0:
         raise MalformedWebhook(f"The Paystack event is missing {path} (an amount in subunits).")
     return value

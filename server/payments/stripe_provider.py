@@ -30,6 +30,7 @@ from server.payments.base import (
     Refund,
     RefundStatus,
     check_amount,
+    check_signed_at,
     header,
     load_webhook_json,
 )
@@ -214,6 +215,9 @@ class StripeProvider(PaymentProvider):
             raise InvalidSignature(f"Invalid Stripe signature: {exc.user_message}") from None
         except UnicodeDecodeError:
             raise MalformedWebhook("The webhook body is not UTF-8 text.") from None
+        # The SDK refuses old timestamps only; verified, `t` is well formed.
+        signed_at = next(p[2:] for p in signature.split(",") if p.startswith("t="))
+        check_signed_at(int(signed_at), "Stripe", WEBHOOK_TOLERANCE_SECONDS)
         return stripe_events.normalize(load_webhook_json(raw_body))
 
     def processing_fee(self, amount_minor: int, currency: str) -> int:

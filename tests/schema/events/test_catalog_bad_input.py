@@ -70,6 +70,21 @@ EVENT_CASES: list[tuple[str, dict[str, Any], list[tuple[str, list[str] | None]]]
         },
         [("VALIDATION", ["recurrence", "endsAt"])],
     ),
+    *[
+        (
+            f"recurrence COUNT {label}",
+            {
+                "occurrences": [],
+                "recurrence": {
+                    "rule": f"FREQ=WEEKLY;COUNT={count}",
+                    "startsAt": catalog.at(0),
+                    "endsAt": catalog.at(0, 2),
+                },
+            },
+            [("VALIDATION", ["recurrence.rule"])],
+        )
+        for label, count in (("in superscript", "\u00b2"), ("of 5000 digits", "9" * 5000))
+    ],
     (
         "several problems at once",
         {"title": "", "occurrences": [occurrence(capacity=0)]},

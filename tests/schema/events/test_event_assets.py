@@ -276,9 +276,10 @@ async def test_tampered_or_expired_signatures_get_404(
 
     tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
     other_id = good.replace(str(asset_id), str(uuid.uuid4()))
+    odd_expiries = [f"/assets/{asset_id}?expires={e}&sig=x" for e in ("%C2%B2", "9" * 5000)]
 
     assert (await client.get(good)).status_code == 200
-    for path in (tampered, expired, other_id, "/assets/not-an-id"):
+    for path in (tampered, expired, other_id, "/assets/not-an-id", *odd_expiries):
         response = await client.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "NOT_FOUND"

@@ -68,13 +68,15 @@ async def test_a_bad_signature_gets_400_and_changes_nothing(
         "/webhooks/stripe", content=body.replace(b"4500", b"4501"), headers=headers
     )
     stale = await fake_stripe.deliver(url, event, timestamp=int(time.time()) - 600)
+    future = await fake_stripe.deliver(url, event, timestamp=int(time.time()) + 86_400 * 365)
     unsigned = await payments_http.post("/webhooks/stripe", content=body)
 
-    for response in (wrong_secret, tampered, stale, unsigned):
+    for response in (wrong_secret, tampered, stale, future, unsigned):
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "INVALID_SIGNATURE"
     assert unsigned.json()["error"]["message"] == "The Stripe-Signature header is missing."
     assert "tolerance" in stale.json()["error"]["message"]
+    assert "future" in future.json()["error"]["message"]
     assert await stored_events(db) == []
     assert await applied(db) == []
 

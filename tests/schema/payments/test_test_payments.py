@@ -3,10 +3,14 @@ and signed `POST /webhooks/test`, through the same store-once, apply-once pipeli
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from server.app import create_app
 from server.config import Settings
@@ -159,6 +163,39 @@ async def test_test_webhooks_signed_with_another_key_are_refused(
         "code": "INVALID_SIGNATURE",
         "message": "Invalid TEST signature.",
     }
+    assert await stored_events(db) == []
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "message"),
+    [
+        ("9" * 5000, "The X-Test-Signature header is not t=...,v1=...."),
+        ("²", "The X-Test-Signature header is not t=...,v1=...."),
+        (str(int(time.time()) - 600), "The TEST signature is too old."),
+        (str(int(time.time()) + 86_400 * 365 * 3), "The TEST signature is dated in the future."),
+    ],
+    ids=["5000-digits", "superscript-digit", "old", "years-ahead"],
+)
+async def test_a_timestamp_out_of_tolerance_or_unreadable_is_refused(
+    payments_http: httpx.AsyncClient,
+    payment_settings: Settings,
+    db: Database,
+    timestamp: str,
+    message: str,
+) -> None:
+    event = test_provider.completion_event(TestIntent("test_pi_x", "r", 100, "USD"), succeeded=True)
+    body = json.dumps(event).encode()
+    key = test_provider.signing_key(payment_settings)
+    mac = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+    response = await payments_http.post(
+        "/webhooks/test",
+        content=body,
+        headers={"X-Test-Signature": f"t={timestamp},v1={mac}".encode("latin-1")},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": "INVALID_SIGNATURE", "message": message}
     assert await stored_events(db) == []
 
 
