@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(10, gt=0)
     job_timeout: float = Field(300.0, gt=0)  # seconds a job may run before it counts as failed
     worker_metrics_port: int | None = None  # `eventapi worker` serves /metrics here when set
+    # Bearer token a scraper presents for the app's /metrics; without it, production has none
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

@@ -3,13 +3,15 @@ and one structured JSON log line per request, carrying its request id."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from server.config import Settings
+from tests.conftest import running_app
 from tests.support.gql import GraphQLClient
 from tests.support.logs import captured_logs
 
@@ -115,3 +117,27 @@ async def test_each_request_logs_one_json_line_with_its_request_id(
     assert line["method"] == "POST" and line["path"] == "/graphql" and line["status"] == 200
     assert isinstance(line["duration_ms"], float)
     assert line["level"] == "info" and "timestamp" in line
+
+
+async def test_metrics_are_not_public_in_production(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(environment="production", test_payments=False)
+    async with running_app(settings) as (_, client):
+        response = await client.get("/metrics")
+
+    assert response.status_code == 404
+    assert "graphql_requests" not in response.text
+
+
+async def test_a_metrics_token_opens_them_to_its_bearer_only(
+    make_settings: Callable[..., Settings],
+) -> None:
+    token = "scrape-" + "s" * 40
+    settings = make_settings(environment="production", test_payments=False, metrics_token=token)
+    async with running_app(settings) as (_, client):
+        anonymous = await client.get("/metrics")
+        wrong = await client.get("/metrics", headers={"authorization": "Bearer " + "x" * 47})
+        right = await client.get("/metrics", headers={"authorization": f"Bearer {token}"})
+
+    assert (anonymous.status_code, wrong.status_code) == (404, 404)
+    assert right.status_code == 200
+    assert "eventapi_http_requests_total" in right.text
