@@ -14,6 +14,7 @@ from server.orders.models import Order as OrderModel
 from server.orders.models import OrderItem as OrderItemModel
 from server.orders.models import OrderStatus as OrderStatusModel
 from server.orders.models import Payment as PaymentModel
+from server.orders.service import visible_buyer_email
 from server.payments.base import ProviderName
 
 if TYPE_CHECKING:
@@ -115,7 +116,6 @@ class Order:
     expires_at: datetime | None
     created_at: datetime
     confirmed_at: datetime | None
-    buyer_email: str
     dispute_status: DisputeStatus  # type: ignore[valid-type]
     model: strawberry.Private[OrderModel]
 
@@ -135,10 +135,13 @@ class Order:
             expires_at=model.expires_at if model.status is OrderStatusModel.PENDING else None,
             created_at=model.created_at,
             confirmed_at=model.confirmed_at,
-            buyer_email=model.buyer_email,
             dispute_status=model.dispute_status,
             model=model,
         )
+
+    @strawberry.field
+    def buyer_email(self, info: Info) -> str:
+        return visible_buyer_email(info.context.actor, self.model)
 
     @strawberry.field
     async def event(self, info: Info) -> Annotated[Event, strawberry.lazy("schema.events.types")]:

@@ -562,6 +562,22 @@ async def may_read_order(session: AsyncSession, actor: Actor, order: Order) -> b
     return order.organization_id in readable
 
 
+def visible_buyer_email(actor: Actor, order: Order) -> str:
+    """The buyer's email as a reader of the order sees it. Signed-in readers passed
+    `may_read_order` as the buyer or the organization and see all of it; an anonymous
+    reader holds only a guest order's id, which may have been forwarded or leaked, so
+    gets a hint the guest recognises and a stranger learns little from."""
+    return order.buyer_email if not actor.is_anonymous else masked_email(order.buyer_email)
+
+
+def masked_email(email: str) -> str:
+    """ "ada@example.co.uk" -> "a***@e***.uk"."""
+    local, _, domain = email.partition("@")
+    labels = domain.split(".")
+    tld = f".{labels[-1]}" if len(labels) > 1 else ""
+    return f"{local[:1]}***@{domain[:1]}***{tld}"
+
+
 async def get_order(session: AsyncSession, *, actor: Actor, order_id: uuid.UUID) -> Order:
     order = await session.get(Order, order_id)
     if order is None or not await may_read_order(session, actor, order):
