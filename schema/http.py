@@ -9,7 +9,7 @@ metrics and error masking."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from graphql import (
     visit,
 )
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,6 +42,7 @@ from server.auth.authenticate import resolve_actor
 from server.clock import utcnow
 from server.errors import Unauthenticated
 from server.json_limits import TOO_DEEP_MESSAGE, too_deep
+from server.numbers import whole_number
 from server.ratelimit import RateLimitStatus, hit
 from server.rest.graphiql import graphiql_page
 from server.unavailable import caused_by_redis
@@ -217,7 +219,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_params(request: Request, state: AppState) -> GraphQLParams:
+async def read_params(request: Request, state: AppState, actor: Actor) -> GraphQLParams:
     if request.method == "GET":
         q = request.query_params
         return _validate_params(
@@ -238,6 +240,10 @@ async def read_params(request: Request, state: AppState) -> GraphQLParams:
         body = await _read_body(request, state.settings.max_body_size)
         return _validate_params(_decode_json(body, "The request body is not valid JSON."))
     if media == "multipart/form-data":
+        if actor.is_anonymous:
+            raise HTTPError(
+                401, "Sign in to upload files.", "UNAUTHENTICATED", {"WWW-Authenticate": "Bearer"}
+            )
         return await _read_multipart(request, state)
     raise HTTPError(
         415,
@@ -247,12 +253,20 @@ async def read_params(request: Request, state: AppState) -> GraphQLParams:
 
 
 async def _read_multipart(request: Request, state: AppState) -> GraphQLParams:
-    """The GraphQL multipart request spec: `operations`, `map`, then the files."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > state.settings.max_upload_size:
+    """The GraphQL multipart request spec: `operations`, `map`, then the files. Reading
+    stops at MAX_UPLOAD_SIZE, declared or not (a chunked body has no Content-Length);
+    the parser closes the temporary files it had started."""
+    limit = state.settings.max_upload_size
+    declared = whole_number(request.headers.get("content-length"))
+    if declared is not None and declared > limit:
         raise HTTPError(413, "The upload is too large.", "PAYLOAD_TOO_LARGE")
+    parser = MultiPartParser(
+        request.headers, _bounded(request.stream(), limit), max_files=10, max_fields=20
+    )
     try:
-        form = await request.form(max_files=10, max_fields=20)
+        form = await parser.parse()
+    except HTTPError:
+        raise
     except Exception:  # python-multipart raises a variety of parse errors
         raise HTTPError(400, "Malformed multipart body.") from None
     operations_raw = form.get("operations")
@@ -275,6 +289,15 @@ async def _read_multipart(request: Request, state: AppState) -> GraphQLParams:
         params.files[key] = upload
     params.variables = variables
     return params
+
+
+async def _bounded(chunks: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise HTTPError(413, "The upload is too large.", "PAYLOAD_TOO_LARGE")
+        yield chunk
 
 
 def _place(variables: dict[str, Any], path: Any, value: UploadFile) -> None:
@@ -336,8 +359,10 @@ class GraphQLHTTPHandler:
             )
         rate: RateLimitStatus | None = None
         try:
-            params = await read_params(request, state)
+            # Who is calling is known before the body is read: an upload is read only
+            # for a signed-in caller.
             actor, rate = await self._authenticate(request, state)
+            params = await read_params(request, state, actor)
             query = await self._resolve_query(params, state, actor)
             prepared = self.executor.prepare(query)
             op_type = self._check_operation(request, prepared, params)

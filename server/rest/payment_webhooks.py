@@ -28,6 +28,7 @@ from server import unavailable
 from server.app_state import AppState
 from server.clock import utcnow
 from server.errors import DomainError
+from server.numbers import whole_number
 from server.payments import test_provider
 from server.payments.base import PaymentProvider, ProviderName
 from server.payments.errors import ProviderNotConfigured, WebhookRejected
@@ -161,8 +162,8 @@ def _receipt_body(receipt: Receipt) -> dict[str, object]:
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
     """The raw body, or None past `limit` bytes (checked while reading, not after)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = whole_number(request.headers.get("content-length"))
+    if declared is not None and declared > limit:
         return None
     chunks: list[bytes] = []
     size = 0

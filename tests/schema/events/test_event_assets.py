@@ -45,6 +45,7 @@ async def upload(
     filename: str = "file.bin",
     content_type: str = "application/octet-stream",
     token: str | None = None,
+    status: int = 200,
 ) -> dict[str, Any]:
     operations = {
         "query": ADD_ASSET,
@@ -59,7 +60,7 @@ async def upload(
         files={"0": (filename, content, content_type)},
         headers=headers,
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == status, response.text
     return dict(response.json())
 
 
@@ -242,7 +243,9 @@ async def test_who_may_upload(
     event = await catalog.create_event(gql, crew.org)
     files_before = stored_files(settings)
 
-    anonymous = await upload(client, event["id"], "IMAGE", PNG, content_type="image/png")
+    anonymous = await upload(
+        client, event["id"], "IMAGE", PNG, content_type="image/png", status=401
+    )
     outsider = await upload(
         client, event["id"], "IMAGE", PNG, content_type="image/png", token=crew.outsider.token
     )
