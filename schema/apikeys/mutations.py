@@ -6,6 +6,7 @@ from schema.apikeys.types import ApiKey, CreateApiKeyInput, CreateApiKeyPayload
 from schema.context import Info
 from schema.errors import run_boolean_mutation, run_mutation
 from schema.ids import input_id
+from schema.permissions import IsAuthenticated
 from server.apikeys import service
 from server.apikeys.service import CreatedKey, evict_cached_keys
 from server.clock import utcnow
@@ -33,7 +34,10 @@ class ApiKeyMutations:
             api_key=ApiKey.from_model(created.api_key), secret=created.secret
         )
 
-    @strawberry.mutation(description="Revoke an API key; it stops working at once.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Revoke an API key; it stops working at once.",
+    )
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> bool:
         prefixes: list[str] = []
 

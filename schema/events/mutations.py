@@ -11,6 +11,7 @@ from schema.errors import run_mutation
 from schema.events.inputs import CreateEventInput, UpdateEventInput
 from schema.events.types import AssetKind, Event, EventPayload
 from schema.ids import input_id
+from schema.permissions import IsAuthenticated
 from server.clock import utcnow
 from server.errors import ValidationError
 from server.events import service
@@ -57,7 +58,10 @@ class EventMutations:
 
         return await _payload(info, work)
 
-    @strawberry.mutation(description="Change an event's details or add dates to it.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Change an event's details or add dates to it.",
+    )
     async def update_event(self, info: Info, input: UpdateEventInput) -> EventPayload:
         changes = service.EventChanges(
             title=input.title,
@@ -79,7 +83,8 @@ class EventMutations:
         return await _payload(info, work)
 
     @strawberry.mutation(
-        description="Put a draft on sale: it needs at least one occurrence and one ticket type."
+        permission_classes=[IsAuthenticated],
+        description="Put a draft on sale: it needs at least one occurrence and one ticket type.",
     )
     async def publish_event(self, info: Info, id: strawberry.ID) -> EventPayload:
         return await _payload(
@@ -89,7 +94,9 @@ class EventMutations:
             ),
         )
 
-    @strawberry.mutation(description="Cancel a draft or published event.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Cancel a draft or published event."
+    )
     async def cancel_event(
         self, info: Info, id: strawberry.ID, reason: str | None = None
     ) -> EventPayload:
@@ -104,7 +111,10 @@ class EventMutations:
             ),
         )
 
-    @strawberry.mutation(description="Mark a published event as having taken place.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Mark a published event as having taken place.",
+    )
     async def complete_event(self, info: Info, id: strawberry.ID) -> EventPayload:
         return await _payload(
             info,

@@ -8,6 +8,7 @@ from schema.errors import run_mutation, user_errors
 from schema.ids import input_id
 from schema.orders.inputs import CreateOrderInput, CreatePaymentInput, RefundOrderInput
 from schema.orders.types import Order, OrderPayload, Payment, PaymentPayload
+from schema.permissions import IsAuthenticated
 from server.clock import utcnow
 from server.errors import DomainError, DomainErrors
 from server.ids import parse_uuid
@@ -125,7 +126,8 @@ class OrderMutations:
         return PaymentPayload(payment=Payment.from_model(payment))
 
     @strawberry.mutation(
-        description="Refund a confirmed order in full or in part (managers and owners)."
+        permission_classes=[IsAuthenticated],
+        description="Refund a confirmed order in full or in part (managers and owners).",
     )
     async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderPayload:
         ctx = info.context

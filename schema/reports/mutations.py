@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schema.context import Info
 from schema.errors import run_mutation
 from schema.ids import input_id
+from schema.permissions import IsAuthenticated
 from schema.reports.types import Report, ReportKind, ReportPayload
 from server.jobs.enqueue import enqueue_after_commit
 from server.reports import service
@@ -16,7 +17,8 @@ from server.reports.models import Report as ReportModel
 @strawberry.type
 class ReportMutations:
     @strawberry.mutation(
-        description="Ask for an orders CSV, an attendees CSV or a sales summary of an event."
+        permission_classes=[IsAuthenticated],
+        description="Ask for an orders CSV, an attendees CSV or a sales summary of an event.",
     )
     async def request_report(
         self,

@@ -5,6 +5,7 @@ import strawberry
 from schema.common import require_id
 from schema.context import Info
 from schema.errors import run_query, run_query_or_none
+from schema.permissions import IsAuthenticated
 from schema.reports.types import Report
 from server.reports.service import get_report, list_reports
 
@@ -19,7 +20,9 @@ class ReportQueries:
         )
         return Report.from_model(found) if found else None
 
-    @strawberry.field(description="An event's recent reports, newest first.")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated], description="An event's recent reports, newest first."
+    )
     async def reports(self, info: Info, event_id: strawberry.ID) -> list[Report]:
         event = require_id(event_id, "eventId")
         rows = await run_query(

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schema.context import Info
 from schema.errors import UserError, run_mutation
 from schema.ids import input_id
+from schema.permissions import IsAuthenticated
 from schema.ticketing.inputs import (
     CreateHoldInput,
     CreatePriceTierInput,
@@ -40,7 +41,10 @@ async def _hold_payload(info: Info, hold: HoldModel | None, errors: list[UserErr
 
 @strawberry.type
 class TicketingMutations:
-    @strawberry.mutation(description="Add a ticket type to an event (managers and owners).")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Add a ticket type to an event (managers and owners).",
+    )
     async def create_ticket_type(
         self, info: Info, input: CreateTicketTypeInput
     ) -> TicketTypePayload:
@@ -67,7 +71,7 @@ class TicketingMutations:
         model, errors = await run_mutation(info, work)
         return _ticket_type_payload(model, errors)
 
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def update_ticket_type(
         self, info: Info, input: UpdateTicketTypeInput
     ) -> TicketTypePayload:
@@ -90,7 +94,10 @@ class TicketingMutations:
         model, errors = await run_mutation(info, work)
         return _ticket_type_payload(model, errors)
 
-    @strawberry.mutation(description="Add a time- or quantity-based price tier.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Add a time- or quantity-based price tier.",
+    )
     async def create_price_tier(self, info: Info, input: CreatePriceTierInput) -> TicketTypePayload:
         async def work(session: AsyncSession) -> TicketTypeModel:
             return await service.create_price_tier(
@@ -108,7 +115,8 @@ class TicketingMutations:
         return _ticket_type_payload(model, errors)
 
     @strawberry.mutation(
-        description="Set inventory aside until expiresAt; orders redeem its token."
+        permission_classes=[IsAuthenticated],
+        description="Set inventory aside until expiresAt; orders redeem its token.",
     )
     async def create_hold(self, info: Info, input: CreateHoldInput) -> HoldPayload:
         async def work(session: AsyncSession) -> HoldModel:

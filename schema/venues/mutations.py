@@ -5,6 +5,7 @@ import strawberry
 from schema.context import Info
 from schema.errors import run_mutation
 from schema.ids import input_id
+from schema.permissions import IsAuthenticated
 from schema.venues.inputs import CreateSeatmapInput, CreateVenueInput
 from schema.venues.types import Seatmap, SeatmapPayload, Venue, VenuePayload
 from server.venues import service
@@ -32,8 +33,9 @@ class VenueMutations:
         return VenuePayload(venue=Venue.from_model(venue) if venue else None, errors=errors)
 
     @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="Create a venue's seatmap with all its seats in one call; seat labels "
-        "(section, row, number) are unique within it."
+        "(section, row, number) are unique within it.",
     )
     async def create_seatmap(self, info: Info, input: CreateSeatmapInput) -> SeatmapPayload:
         seats = [SeatSpec(s.section, s.row, s.number) for s in input.seats]

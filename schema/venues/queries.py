@@ -5,6 +5,7 @@ import strawberry
 from schema.common import require_id
 from schema.context import Info
 from schema.errors import run_query, run_query_or_none
+from schema.permissions import IsAuthenticated
 from schema.venues.types import Seatmap, Venue
 from server.venues import service
 
@@ -20,7 +21,10 @@ class VenueQueries:
         )
         return [Venue.from_model(v) for v in rows]
 
-    @strawberry.field(description="A venue seatmap (its organization's members only).")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="A venue seatmap (its organization's members only).",
+    )
     async def seatmap(self, info: Info, id: strawberry.ID) -> Seatmap | None:
         seatmap_id = require_id(id)
         found = await run_query_or_none(

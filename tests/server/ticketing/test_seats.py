@@ -103,14 +103,19 @@ async def test_seat_states_show_held_reserved_sold_and_expired_as_available(
 async def test_seats_outside_the_ticket_types_sections_are_refused(
     catalog: Catalog, db: Database
 ) -> None:
-    event, _ = await catalog.event(seats={"A": 2, "B": 2})
+    event, dates = await catalog.event(seats={"A": 2, "B": 2})
+    a_only = await catalog.ticket_type(event, quantity=2, sections=["A"])
     b_seat = (await _seat_ids(db, event.id, "B"))[0]
 
     with pytest.raises(DomainError) as error:
         async with db.read() as session:
             await seats.check_seats(
-                session, event_id=event.id, seat_ids=[b_seat], sections=["A"], field=["seatIds"]
-            )  # type: ignore[list-item]
+                session,
+                occurrence_id=dates[0].id,
+                ticket_type_id=a_only.id,
+                seat_ids=[b_seat],  # type: ignore[list-item]
+                field=["seatIds"],
+            )
 
     assert error.value.field == ["seatIds"]
 
