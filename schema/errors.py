@@ -49,17 +49,27 @@ class ClientError(Exception):
         super().__init__(message)
 
 
+async def mutate(work: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
+    """Run a mutation's service call: its result, or the domain error it raised as the
+    payload's `errors` (access errors stay GraphQL errors). The one mapping every mutation
+    uses, so resolvers hold no try/except."""
+    try:
+        return await work(), []
+    except (DomainError, DomainErrors) as exc:
+        return None, user_errors(exc)
+
+
 async def run_mutation(
     info: Info, work: Callable[[AsyncSession], Awaitable[T]]
 ) -> tuple[T | None, list[UserError]]:
     """Run `work` in one transaction. A domain error rolls everything back and comes back as
     the payload's `errors`; nothing the mutation did is left behind."""
-    try:
+
+    async def transaction() -> T:
         async with info.context.db.transaction() as session:
-            result = await work(session)
-    except (DomainError, DomainErrors) as exc:
-        return None, user_errors(exc)
-    return result, []
+            return await work(session)
+
+    return await mutate(transaction)
 
 
 async def run_boolean_mutation(info: Info, work: Callable[[AsyncSession], Awaitable[bool]]) -> bool:

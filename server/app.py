@@ -80,6 +80,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
         finally:
             if workers is not None:
                 await workers.stop()
+            await state.orders.close()
             await live_hub.stop(state)
             await state.queue.aclose()
             await redis.aclose()

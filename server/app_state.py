@@ -1,15 +1,19 @@
 """What the running app holds for its lifetime: settings, the database, Redis, the job
-queue. Created by the lifespan in `server.app`, reachable from every request."""
+queue and the order desk. Created by the lifespan in `server.app` (and by the worker),
+reachable from every request."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
 from server.config import Settings
 from server.db import Database
+
+if TYPE_CHECKING:
+    from server.orders.placing import OrderDesk
 
 
 @dataclass
@@ -19,3 +23,10 @@ class AppState:
     redis: Redis
     queue: Any = None  # arq pool, set by the lifespan
     extras: dict[str, Any] = field(default_factory=dict)
+    # The one way orders are placed (group commit lives in it, so there is one per process).
+    orders: OrderDesk = field(init=False)
+
+    def __post_init__(self) -> None:
+        from server.orders.placing import OrderDesk
+
+        self.orders = OrderDesk(self.db, self.settings, self.redis)

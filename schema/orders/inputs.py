@@ -13,6 +13,11 @@ class OrderItemInput:
     seat_ids: list[strawberry.ID] | None = None
 
 
+@strawberry.input(description="The order's first payment, made in the same request.")
+class OrderPaymentInput:
+    provider: PaymentProvider  # type: ignore[valid-type]
+
+
 @strawberry.input
 class CreateOrderInput:
     event_id: strawberry.ID
@@ -26,6 +31,13 @@ class CreateOrderInput:
     )
     buyer_email: str | None = strawberry.field(
         default=None, description="For guest checkout (no signed-in buyer)."
+    )
+    payment: OrderPaymentInput | None = strawberry.field(
+        default=None,
+        description="Pay in the same request: the order comes back with its first payment "
+        "(`clientSecret` for Stripe and TEST, `authorizationUrl` for Paystack). If the "
+        "provider fails, the order is still placed, pending, with a PAYMENT_FAILED error; "
+        "pay it later with createPayment.",
     )
 
 

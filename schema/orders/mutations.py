@@ -4,104 +4,74 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.context import Info
-from schema.errors import run_mutation, user_errors
+from schema.errors import UserError, mutate, run_mutation, user_errors
 from schema.ids import input_id
+from schema.orders import loaders
 from schema.orders.inputs import CreateOrderInput, CreatePaymentInput, RefundOrderInput
 from schema.orders.types import Order, OrderPayload, Payment, PaymentPayload
 from schema.permissions import IsAuthenticated
 from server.clock import utcnow
-from server.errors import DomainError, DomainErrors
-from server.ids import parse_uuid
-from server.orders import payments, refunds, service
-from server.orders.batching import OrderBatcher, SimpleOrder
+from server.orders import cancelling, payments, refunds
 from server.orders.models import Order as OrderModel
-from server.orders.soldout import SoldOutNotes
+from server.orders.requests import ItemRequest, OrderRequest, PlacedOrder
 
 
-def _items(input: CreateOrderInput) -> list[service.ItemRequest]:
-    return [
-        service.ItemRequest(
-            ticket_type_id=input_id(item.ticket_type_id, ["items", str(n), "ticketTypeId"]),
-            quantity=item.quantity,
-            seat_ids=tuple(input_id(s, ["items", str(n), "seatIds"]) for s in item.seat_ids or []),
-        )
-        for n, item in enumerate(input.items)
-    ]
+def order_request(info: Info, input: CreateOrderInput) -> OrderRequest:
+    return OrderRequest(
+        actor=info.context.actor,
+        event_id=input_id(input.event_id, "eventId"),
+        occurrence_id=input_id(input.occurrence_id, "occurrenceId")
+        if input.occurrence_id
+        else None,
+        items=tuple(
+            ItemRequest(
+                ticket_type_id=input_id(item.ticket_type_id, ["items", str(n), "ticketTypeId"]),
+                quantity=item.quantity,
+                seat_ids=tuple(
+                    input_id(s, ["items", str(n), "seatIds"]) for s in item.seat_ids or []
+                ),
+            )
+            for n, item in enumerate(input.items)
+        ),
+        promo_code=input.promo_code,
+        hold_token=input.hold_token,
+        idempotency_key=input.idempotency_key,
+        buyer_email=input.buyer_email,
+        payment_provider=str(input.payment.provider) if input.payment else None,
+    )
 
 
-def _simple_order(info: Info, input: CreateOrderInput) -> SimpleOrder | None:
-    """The order as a batchable one (see server.orders.batching), or None."""
-    actor = info.context.actor
-    if (
-        len(input.items) != 1
-        or input.items[0].seat_ids
-        or input.hold_token
-        or input.promo_code
-        or input.idempotency_key is not None
-        or actor.api_key_id is not None
-    ):
-        return None
-    item = input.items[0]
-    event_id, type_id = parse_uuid(input.event_id), parse_uuid(item.ticket_type_id)
-    occurrence_id = parse_uuid(input.occurrence_id) if input.occurrence_id else None
-    if event_id is None or type_id is None or (input.occurrence_id and occurrence_id is None):
-        return None  # the single path reports the malformed id on its field
-    return SimpleOrder(actor, input.buyer_email, event_id, occurrence_id, type_id, item.quantity)
-
-
-def _batcher(info: Info) -> OrderBatcher:
-    state = info.context.state
-    batcher = state.extras.get("order_batcher")
-    if batcher is None:
-        batcher = OrderBatcher(
-            state.db,
-            order_ttl=state.settings.order_ttl,
-            fees=payments.fee_policy(state.settings),
-            sold_out=SoldOutNotes(state.redis),
-        )
-        state.extras["order_batcher"] = batcher
-    return batcher
+def placed_payload(info: Info, placed: PlacedOrder | None, errors: list[UserError]) -> OrderPayload:
+    """The placed order; what the order path already holds (its lines, its payment) is
+    handed to the loaders, so the response does not read it back."""
+    if placed is None:
+        return OrderPayload(errors=errors)
+    order_id = placed.order.id
+    if placed.items is not None:
+        info.context.loader(loaders.OrderItemsByOrderLoader).prime(order_id, list(placed.items))
+    if placed.payment is not None:
+        info.context.loader(loaders.PaymentsByOrderLoader).prime(order_id, [placed.payment])
+    if placed.payment_error is not None:
+        errors = [*errors, *user_errors(placed.payment_error)]
+    return OrderPayload(order=Order.from_model(placed.order), errors=errors)
 
 
 @strawberry.type
 class OrderMutations:
-    @strawberry.mutation(description="Reserve tickets; the order holds them until expiresAt.")
+    @strawberry.mutation(
+        description="Reserve tickets; the order holds them until expiresAt. With `payment`, "
+        "the order's first payment is made in the same request (see `order.payments`)."
+    )
     async def create_order(self, info: Info, input: CreateOrderInput) -> OrderPayload:
-        ctx = info.context
-        simple = _simple_order(info, input)
-        if simple is not None:
-            try:
-                placed = await _batcher(info).place(simple)
-            except (DomainError, DomainErrors) as error:
-                return OrderPayload(errors=user_errors(error))
-            return OrderPayload(order=Order.from_model(placed))
-
-        async def work(session: AsyncSession) -> OrderModel:
-            return await service.create_order(
-                session,
-                actor=ctx.actor,
-                event_id=input_id(input.event_id, "eventId"),
-                occurrence_id=input_id(input.occurrence_id, "occurrenceId")
-                if input.occurrence_id
-                else None,
-                items=_items(input),
-                promo_code=input.promo_code,
-                hold_token=input.hold_token,
-                idempotency_key=input.idempotency_key,
-                buyer_email=input.buyer_email,
-                now=utcnow(),
-                order_ttl=ctx.settings.order_ttl,
-                fees=payments.fee_policy(ctx.settings),
-                sold_out=SoldOutNotes(ctx.redis),
-            )
-
-        order, errors = await run_mutation(info, work)
-        return OrderPayload(order=Order.from_model(order) if order else None, errors=errors)
+        placed, errors = await mutate(
+            lambda: info.context.state.orders.place(order_request(info, input))
+        )
+        return placed_payload(info, placed, errors)
 
     @strawberry.mutation(description="Cancel a pending order; its tickets go back on sale at once.")
     async def cancel_order(self, info: Info, id: strawberry.ID) -> OrderPayload:
         async def work(session: AsyncSession) -> OrderModel:
-            return await service.cancel_order(
+            return await cancelling.cancel_order(
                 session, actor=info.context.actor, order_id=input_id(id, "id"), now=utcnow()
             )
 
@@ -111,8 +81,8 @@ class OrderMutations:
     @strawberry.mutation(description="Start paying for a pending order with a provider.")
     async def create_payment(self, info: Info, input: CreatePaymentInput) -> PaymentPayload:
         ctx = info.context
-        try:
-            payment = await payments.create_payment(
+        payment, errors = await mutate(
+            lambda: payments.create_payment(
                 ctx.db,
                 ctx.settings,
                 actor=ctx.actor,
@@ -121,9 +91,10 @@ class OrderMutations:
                 idempotency_key=input.idempotency_key,
                 now=utcnow(),
             )
-        except (DomainError, DomainErrors) as error:
-            return PaymentPayload(errors=user_errors(error))
-        return PaymentPayload(payment=Payment.from_model(payment))
+        )
+        return PaymentPayload(
+            payment=Payment.from_model(payment) if payment else None, errors=errors
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -131,8 +102,8 @@ class OrderMutations:
     )
     async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderPayload:
         ctx = info.context
-        try:
-            order = await refunds.refund_order(
+        order, errors = await mutate(
+            lambda: refunds.refund_order(
                 ctx.db,
                 ctx.settings,
                 actor=ctx.actor,
@@ -142,6 +113,5 @@ class OrderMutations:
                 reason=input.reason,
                 now=utcnow(),
             )
-        except (DomainError, DomainErrors) as error:
-            return OrderPayload(errors=user_errors(error))
-        return OrderPayload(order=Order.from_model(order))
+        )
+        return OrderPayload(order=Order.from_model(order) if order else None, errors=errors)

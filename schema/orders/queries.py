@@ -6,7 +6,7 @@ from schema.common import require_id
 from schema.context import Info
 from schema.errors import ClientError, run_query, run_query_or_none
 from schema.orders.types import Order
-from server.orders.service import get_order, list_my_orders
+from server.orders.reading import get_order, list_my_orders
 
 MAX_PAGE = 100
 

@@ -14,7 +14,7 @@ from server.orders.models import Order as OrderModel
 from server.orders.models import OrderItem as OrderItemModel
 from server.orders.models import OrderStatus as OrderStatusModel
 from server.orders.models import Payment as PaymentModel
-from server.orders.service import visible_buyer_email
+from server.orders.reading import visible_buyer_email
 from server.payments.base import ProviderName
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from server.events.queries import get_event
 from server.events.workflow import is_public
 from server.live.channels import Scope
 from server.orders.models import Order
-from server.orders.service import get_order
+from server.orders.reading import get_order
 from server.ticketing.access import (
     can_read_private,
     event_for_read,

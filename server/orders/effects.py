@@ -10,6 +10,8 @@ from server.effects import handles
 from server.errors import DomainError
 from server.orders.payment_events import RefundRequested
 from server.orders.refunds import execute_refund
+from server.orders.soldout import SoldOutNotes
+from server.ticketing.changes import UnitsFreed
 
 log = structlog.get_logger("eventapi.orders.effects")
 
@@ -27,3 +29,10 @@ async def send_refunds(state: AppState, effects: list[RefundRequested]) -> None:
                 refund_id=str(effect.refund_id),
                 error=error.message,
             )
+
+
+@handles(UnitsFreed)
+async def forget_sold_out(state: AppState, effects: list[UnitsFreed]) -> None:
+    await SoldOutNotes(state.redis).forget(
+        [(e.event_id, e.occurrence_id, e.ticket_type_id) for e in effects]
+    )

@@ -228,16 +228,19 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 200) 
 async def _release_expired_on_row(
     session: AsyncSession, inventory_id: uuid.UUID, now: datetime
 ) -> int:
+    # SKIP LOCKED: the caller holds the inventory row, and an order locked elsewhere (a
+    # payment confirming it) would wait for that row in turn; it is released next time.
     ids = (
         await session.scalars(
             select(Order.id)
-            .join(OrderItem, OrderItem.order_id == Order.id)
             .where(
-                OrderItem.inventory_id == inventory_id,
+                Order.id.in_(
+                    select(OrderItem.order_id).where(OrderItem.inventory_id == inventory_id)
+                ),
                 Order.status == OrderStatus.PENDING,
                 Order.expires_at <= now,
             )
-            .distinct()
+            .with_for_update(skip_locked=True)
         )
     ).all()
     units = 0

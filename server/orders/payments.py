@@ -1,10 +1,12 @@
-"""Paying for an order: `createPayment` asks the provider for an intent; the provider's
-webhook (stored once by the payments shim) confirms the order.
+"""Paying for an order: `createPayment` (or checkout in one request, see
+`server.orders.placing`) asks the provider for an intent; the provider's webhook (stored
+once by the payments shim) confirms the order.
 
 The provider call happens between two short transactions, never inside one: a slow
 provider must not hold the order's row lock. The payment row (with our reference and the
 idempotency key) is committed first, so a retry finds it and the provider's own
-idempotency returns the same intent."""
+idempotency returns the same intent. A local provider (TEST) makes no network call: its
+intent is made inside the first transaction."""
 
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ from server.auth.actor import Actor
 from server.config import Settings
 from server.db import Database, after_commit
 from server.errors import DomainError
+from server.ids import new_id
 from server.orders.errors import NotPending, OrderExpired, OrderNotFound
 from server.orders.models import Order, OrderStatus, Payment, PaymentStatus
-from server.orders.pricing import FeePolicy, compute_totals
-from server.orders.service import may_read_order
+from server.orders.pricing import FeePolicy, Totals, compute_totals
+from server.orders.reading import may_read_order
 from server.organizations.access import Permission, authorize
 from server.payments.base import PaymentIntent, PaymentProvider, ProviderName
 from server.payments.registry import get_provider
@@ -33,6 +36,47 @@ log = structlog.get_logger("eventapi.orders.payments")
 
 def fee_policy(settings: Settings) -> FeePolicy:
     return FeePolicy.from_settings(settings.platform_fee_percent, settings.platform_fee_fixed)
+
+
+def totals_for(
+    *,
+    subtotal: int,
+    discount: int,
+    currency: str,
+    settings: Settings,
+    provider: PaymentProvider | None,
+) -> Totals:
+    """An order's totals; fees depend on the provider once one is chosen."""
+    return compute_totals(
+        subtotal=subtotal,
+        discount=discount,
+        policy=fee_policy(settings),
+        provider_fee=(lambda amount: provider.processing_fee(amount, currency))
+        if provider is not None
+        else None,
+    )
+
+
+def auto_key(provider: PaymentProvider, order: Order) -> str:
+    """The payment key when the client sends none: a retry for the same amount finds the
+    same payment."""
+    return f"auto:{provider.name.value}:{order.total_minor}"
+
+
+def new_payment(order: Order, provider: PaymentProvider, key: str) -> Payment:
+    """The order's payment with `provider`, not yet stored, its intent not yet made."""
+    return Payment(
+        id=new_id(),
+        order_id=order.id,
+        organization_id=order.organization_id,
+        provider=provider.name.value,
+        reference=_new_reference(order),
+        idempotency_key=key,
+        status=PaymentStatus.CREATED,
+        amount_minor=order.total_minor,
+        currency=order.currency,
+        refunded_minor=0,
+    )
 
 
 async def create_payment(
@@ -64,7 +108,7 @@ async def create_payment(
             )
         if order.expires_at is not None and order.expires_at <= now:
             raise OrderExpired(field="orderId")
-        key = idempotency_key or f"auto:{provider.name.value}:{order.total_minor}"
+        key = idempotency_key or auto_key(provider, order)
         # An order gets its provider with its first payment: none yet means no payment to
         # find (the common case, one statement fewer).
         payment = (
@@ -84,37 +128,44 @@ async def create_payment(
             _prepare_retry(payment, order, provider)
         if payment is None:
             _price_for(order, provider, settings)
-            payment = Payment(
-                id=_new_payment_id(),
-                order_id=order.id,
-                organization_id=order.organization_id,
-                provider=provider.name.value,
-                reference=_new_reference(order),
-                idempotency_key=key,
-                status=PaymentStatus.CREATED,
-                amount_minor=order.total_minor,
-                currency=order.currency,
-            )
+            payment = new_payment(order, provider, key)
             session.add(payment)
             after_commit(session, OrderChanged(order.id))
-        buyer_email = order.buyer_email
-        metadata = {"order_id": str(order.id), "event_id": str(order.event_id)}
         if provider.local and payment.provider_ref is None:
-            # No network involved: create the intent in this transaction (one round of
-            # work instead of two transactions around a provider call).
-            _apply_intent(payment, await _intent(provider, payment, buyer_email, metadata))
+            apply_intent(payment, await make_intent(provider, payment, order))
             await session.flush()
             return payment
     if payment.provider_ref is not None:
         return payment  # a retry: the intent exists already
+    return await finish_payment(db, provider, payment, order)
+
+
+async def make_intent(provider: PaymentProvider, payment: Payment, order: Order) -> PaymentIntent:
+    return await provider.create_intent(
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        reference=payment.reference,
+        email=order.buyer_email,
+        idempotency_key=f"{payment.id}",
+        metadata={"order_id": str(order.id), "event_id": str(order.event_id)},
+    )
+
+
+async def finish_payment(
+    db: Database, provider: PaymentProvider, payment: Payment, order: Order
+) -> Payment:
+    """After the payment row has committed: ask a remote provider for its intent, and store
+    it. A failure marks the payment FAILED (the order stays pending: a later
+    `createPayment` tries again) and raises the provider's error."""
     try:
-        intent = await _intent(provider, payment, buyer_email, metadata)
+        intent = await make_intent(provider, payment, order)
     except DomainError as error:
         async with db.transaction() as session:
             row = await session.get(Payment, payment.id, with_for_update=True)
             assert row is not None
             if row.reference == payment.reference and row.provider_ref is None:
                 row.status, row.failure_reason = PaymentStatus.FAILED, error.message
+                after_commit(session, OrderChanged(order.id))
         raise
     async with db.transaction() as session:
         row = await session.get(Payment, payment.id, with_for_update=True)
@@ -122,24 +173,12 @@ async def create_payment(
         # A concurrent retry may have moved the payment to a new reference meanwhile: an
         # intent for the old one is not this payment's any more.
         if row.reference == payment.reference:
-            _apply_intent(row, intent)
+            apply_intent(row, intent)
+            after_commit(session, OrderChanged(order.id))
         return row
 
 
-async def _intent(
-    provider: PaymentProvider, payment: Payment, email: str, metadata: dict[str, str]
-) -> PaymentIntent:
-    return await provider.create_intent(
-        amount_minor=payment.amount_minor,
-        currency=payment.currency,
-        reference=payment.reference,
-        email=email,
-        idempotency_key=f"{payment.id}",
-        metadata=metadata,
-    )
-
-
-def _apply_intent(payment: Payment, intent: PaymentIntent) -> None:
+def apply_intent(payment: Payment, intent: PaymentIntent) -> None:
     payment.provider_ref = intent.provider_ref
     payment.client_secret = intent.client_secret
     payment.authorization_url = intent.authorization_url
@@ -161,20 +200,15 @@ def _prepare_retry(payment: Payment, order: Order, provider: PaymentProvider) ->
         payment.reference = _new_reference(order)
 
 
-def _new_payment_id() -> uuid.UUID:
-    from server.ids import new_id
-
-    return new_id()
-
-
 def _price_for(order: Order, provider: PaymentProvider, settings: Settings) -> None:
     """Fees depend on the provider: recompute the order's totals for this one (pricing
     lives in server.orders.pricing; this only applies its result)."""
-    totals = compute_totals(
+    totals = totals_for(
         subtotal=order.subtotal_minor,
         discount=order.discount_minor,
-        policy=fee_policy(settings),
-        provider_fee=lambda amount: provider.processing_fee(amount, order.currency),
+        currency=order.currency,
+        settings=settings,
+        provider=provider,
     )
     order.platform_fee_minor = totals.platform_fee
     order.provider_fee_minor = totals.provider_fee

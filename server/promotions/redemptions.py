@@ -15,6 +15,8 @@ global lock order (docs/inventory.md), and before the order row.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, insert, or_, select, update
@@ -41,43 +43,17 @@ from server.promotions.models import (
 )
 
 
-async def redeem_code(
-    session: AsyncSession,
+def check_code(
     *,
-    organization_id: uuid.UUID,
+    expires_at: datetime | None,
+    promotion: Promotion,
     event_id: uuid.UUID,
-    code: str,
-    buyer_key: str,
-    lines: list[PricedLine],
     currency: str,
-    order_id: uuid.UUID,
+    lines: Sequence[PricedLine],
     now: datetime,
-) -> Redemption:
-    """Take one use of `code` for the order `order_id`, which the caller inserts right
-    after, in this transaction (the redemption's order foreign key is deferred to the
-    commit). Raises InvalidPromoCode (field `promoCode`) when the code is unknown, expired,
-    for another event, in another currency, worth nothing on these lines, out of uses, or
-    used up by this buyer; a use is spent only when none of these hold.
-
-    `buyer_key` is `user:<uuid>` or `email:<lowercased email>`."""
-    if not buyer_key.startswith(("user:", "email:")) or len(buyer_key) > 300:
-        raise ValueError(f"not a buyer key: {buyer_key!r}")
-    wanted = code.strip().lower()
-    if not CODE_PATTERN.fullmatch(wanted):
-        raise UnknownPromoCode()
-    found = (
-        await session.execute(
-            select(PromoCode.id, PromoCode.expires_at, Promotion)
-            .join(Promotion, Promotion.id == PromoCode.promotion_id)
-            .where(
-                PromoCode.organization_id == organization_id,
-                func.lower(PromoCode.code) == wanted,
-            )
-        )
-    ).one_or_none()
-    if found is None:
-        raise UnknownPromoCode()
-    code_id, expires_at, promotion = found
+) -> int:
+    """What a found code takes off these lines, or the reason it cannot be used here
+    (expired, for another event, in another currency, worth nothing on these lines)."""
     if expires_at is not None and expires_at <= now:
         raise PromoCodeExpired()
     if promotion.event_id is not None and promotion.event_id != event_id:
@@ -87,26 +63,16 @@ async def redeem_code(
     off = discounts.discount(Terms.of(promotion), lines)
     if off == 0:
         raise PromoCodeGivesNothing(_why_nothing(promotion))
+    return off
 
-    outcome = await _take_use(session, code_id, buyer_key)
-    if outcome == _NO_USE_LEFT:
-        raise PromoCodeExhausted()
-    if outcome is not None:
-        raise PromoCodeUserLimit(outcome)
-    await session.execute(
-        insert(PromoRedemption).values(
-            id=new_id(),
-            promo_code_id=code_id,
-            promotion_id=promotion.id,
-            organization_id=organization_id,
-            order_id=order_id,
-            buyer_key=buyer_key,
-            discount_minor=off,
-            currency=currency,
-            created_at=now,
-        )
-    )
-    return Redemption(promotion_id=promotion.id, code_id=code_id, discount=off)
+
+def normalize_code(code: str) -> str:
+    """The code as it is compared (case is ignored), or UnknownPromoCode if no code can
+    look like it."""
+    wanted = code.strip().lower()
+    if not CODE_PATTERN.fullmatch(wanted):
+        raise UnknownPromoCode()
+    return wanted
 
 
 def _why_nothing(promotion: Promotion) -> str:
@@ -208,3 +174,170 @@ async def reclaim_redemption(session: AsyncSession, *, order_id: uuid.UUID, now:
         .execution_options(synchronize_session=False)
     )
     return True
+
+
+# --- several orders in one transaction -------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Code:
+    id: uuid.UUID
+    expires_at: datetime | None
+    promotion: Promotion
+    max_uses: int | None
+    used: int
+    max_uses_per_user: int | None
+    taken: int = 0  # by this transaction
+
+
+@dataclass(frozen=True, slots=True)
+class _Use:
+    code: str
+    code_id: uuid.UUID
+    promotion_id: uuid.UUID
+    order_id: uuid.UUID
+    buyer_key: str
+    discount: int
+    currency: str
+
+
+@dataclass
+class PromoLedger:
+    """The promo codes a batch of orders names, locked by id (after inventory, capacity
+    and tiers in the lock order): each order spends a use of what the orders before it
+    left, under the same rules as one order alone, and `apply` writes the uses taken and
+    the redemptions in one statement each. The per-buyer limit is counted under the same
+    locks, so orders of one buyer see each other's redemptions."""
+
+    codes: dict[str, _Code]
+    uses: dict[tuple[uuid.UUID, str], int]
+    redeemed: list[_Use] = field(default_factory=list)
+
+    @classmethod
+    async def lock(
+        cls,
+        session: AsyncSession,
+        *,
+        organization_id: uuid.UUID,
+        codes: Sequence[str],
+        buyer_keys: Sequence[str],
+    ) -> PromoLedger:
+        """`codes` as `normalize_code` gives them; `buyer_keys` as `Buyer.key`."""
+        rows = (
+            await session.execute(
+                select(
+                    PromoCode.id,
+                    func.lower(PromoCode.code),
+                    PromoCode.expires_at,
+                    PromoCode.max_uses,
+                    PromoCode.used,
+                    PromoCode.max_uses_per_user,
+                    Promotion,
+                )
+                .join(Promotion, Promotion.id == PromoCode.promotion_id)
+                .where(
+                    PromoCode.organization_id == organization_id,
+                    func.lower(PromoCode.code).in_(sorted(set(codes))),
+                )
+                .order_by(PromoCode.id)
+                .with_for_update(of=PromoCode)
+            )
+        ).all()
+        found = {
+            code: _Code(code_id, expires_at, promotion, max_uses, used, per_user)
+            for code_id, code, expires_at, max_uses, used, per_user, promotion in rows
+        }
+        limited = [c.id for c in found.values() if c.max_uses_per_user is not None]
+        uses: dict[tuple[uuid.UUID, str], int] = {}
+        if limited and buyer_keys:
+            counted = await session.execute(
+                select(PromoRedemption.promo_code_id, PromoRedemption.buyer_key, func.count())
+                .where(
+                    PromoRedemption.promo_code_id.in_(limited),
+                    PromoRedemption.buyer_key.in_(sorted(set(buyer_keys))),
+                    PromoRedemption.released_at.is_(None),
+                )
+                .group_by(PromoRedemption.promo_code_id, PromoRedemption.buyer_key)
+            )
+            uses = {(code_id, key): int(n) for code_id, key, n in counted}
+        return cls(found, uses)
+
+    def redeem(
+        self,
+        code: str,
+        *,
+        buyer_key: str,
+        lines: Sequence[PricedLine],
+        event_id: uuid.UUID,
+        currency: str,
+        order_id: uuid.UUID,
+        now: datetime,
+    ) -> Redemption:
+        """Take one use of `code` for the order `order_id` (inserted in this transaction),
+        or raise InvalidPromoCode with nothing taken: the code is unknown, expired, for
+        another event, in another currency, worth nothing on these lines, out of uses, or
+        used up by this buyer."""
+        if not buyer_key.startswith(("user:", "email:")) or len(buyer_key) > 300:
+            raise ValueError(f"not a buyer key: {buyer_key!r}")
+        found = self.codes.get(code)
+        if found is None:
+            raise UnknownPromoCode()
+        off = check_code(
+            expires_at=found.expires_at,
+            promotion=found.promotion,
+            event_id=event_id,
+            currency=currency,
+            lines=lines,
+            now=now,
+        )
+        if found.max_uses is not None and found.used >= found.max_uses:
+            raise PromoCodeExhausted()
+        per_user = found.max_uses_per_user
+        if per_user is not None and self.uses.get((found.id, buyer_key), 0) >= per_user:
+            raise PromoCodeUserLimit(per_user)
+        found.used += 1
+        found.taken += 1
+        self.uses[(found.id, buyer_key)] = self.uses.get((found.id, buyer_key), 0) + 1
+        self.redeemed.append(
+            _Use(code, found.id, found.promotion.id, order_id, buyer_key, off, currency)
+        )
+        return Redemption(promotion_id=found.promotion.id, code_id=found.id, discount=off)
+
+    def put_back(self, order_id: uuid.UUID) -> None:
+        """Undo the redemption of an order that failed a later step."""
+        for use in [u for u in self.redeemed if u.order_id == order_id]:
+            self.redeemed.remove(use)
+            found = self.codes[use.code]
+            found.used -= 1
+            found.taken -= 1
+            self.uses[(use.code_id, use.buyer_key)] -= 1
+
+    async def apply(
+        self, session: AsyncSession, *, organization_id: uuid.UUID, now: datetime
+    ) -> None:
+        for found in sorted(self.codes.values(), key=lambda c: c.id):
+            if found.taken:
+                await session.execute(
+                    update(PromoCode)
+                    .where(PromoCode.id == found.id)
+                    .values(used=PromoCode.used + found.taken)
+                    .execution_options(synchronize_session=False)
+                )
+        if self.redeemed:
+            await session.execute(
+                insert(PromoRedemption),
+                [
+                    {
+                        "id": new_id(),
+                        "promo_code_id": use.code_id,
+                        "promotion_id": use.promotion_id,
+                        "organization_id": organization_id,
+                        "order_id": use.order_id,
+                        "buyer_key": use.buyer_key,
+                        "discount_minor": use.discount,
+                        "currency": use.currency,
+                        "created_at": now,
+                    }
+                    for use in self.redeemed
+                ],
+            )

@@ -23,7 +23,7 @@ from server.organizations.access import Permission, any_id, authorize
 from server.promotions.discounts import PricedLine, Redemption
 from server.promotions.errors import EventNotFound, OrganizationNotFound, PromoCodesTaken
 from server.promotions.models import CODE_PATTERN, PromoCode, Promotion, PromotionKind
-from server.promotions.redemptions import reclaim_redemption, redeem_code, release_redemption
+from server.promotions.redemptions import reclaim_redemption, release_redemption
 from server.ticketing.models import TicketType
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "create_promotion",
     "list_promotions",
     "reclaim_redemption",
-    "redeem_code",
     "release_redemption",
 ]
 

@@ -28,6 +28,16 @@ class InventoryChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class UnitsFreed:
+    """Units of a ticket type went back on sale for a date (a release, an expiry, a refund,
+    a raised quantity): whatever refuses buyers as sold out must look again."""
+
+    event_id: uuid.UUID
+    occurrence_id: uuid.UUID
+    ticket_type_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
 class OrderChanged:
     """An order's status or money changed (created, confirmed, cancelled, refunded):
     buyers watching `orderStatus` are told."""
@@ -59,3 +69,9 @@ def inventory_changed(
     if not marked:
         after_commit(session, InvalidateTags({availability_tag(event_id)}))
     after_commit(session, InventoryChanged(event_id, occurrence_id))
+
+
+def units_freed(
+    session: AsyncSession, event_id: uuid.UUID, occurrence_id: uuid.UUID, ticket_type_id: uuid.UUID
+) -> None:
+    after_commit(session, UnitsFreed(event_id, occurrence_id, ticket_type_id))

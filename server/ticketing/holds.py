@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
@@ -216,49 +217,6 @@ inventory.register_expired_releaser(_release_expired_on_row)
 inventory.register_expired_counter("held", _expired_held_units)
 
 
-async def redeem(
-    session: AsyncSession,
-    *,
-    token: str,
-    inventory_id: uuid.UUID,
-    quantity: int,
-    now: datetime,
-    field: list[str],
-) -> Hold:
-    """Move `quantity` units of an active hold to a pending order (held -> reserved)."""
-    row = (
-        await session.execute(
-            text(
-                """
-                UPDATE holds SET used = used + :n
-                WHERE token = :token AND inventory_id = :inventory_id AND released_at IS NULL
-                  AND expires_at > :now AND quantity - used >= :n
-                RETURNING id
-                """
-            ),
-            {"n": quantity, "token": token, "inventory_id": inventory_id, "now": now},
-        )
-    ).first()
-    if row is None:
-        hold = await session.scalar(select(Hold).where(Hold.token == token))
-        if hold is None or hold.inventory_id != inventory_id:
-            raise HoldNotFound(
-                "This hold token does not cover this ticket type and date.", field=field
-            )
-        if hold.released_at is not None or hold.expires_at <= now:
-            raise HoldExpired(field=field)
-        raise ValidationError(
-            f"The hold has only {hold.quantity - hold.used} tickets left.", field=field
-        )
-    await inventory.move(
-        session, inventory_id=inventory_id, quantity=quantity, source="held", target="reserved"
-    )
-    await waitlist.offer_redeemed(session, hold_id=row.id, now=now)
-    hold = await session.get(Hold, row.id)
-    assert hold is not None
-    return hold
-
-
 async def unredeem(
     session: AsyncSession,
     *,
@@ -294,3 +252,89 @@ async def hold_for_token(session: AsyncSession, token: str, now: datetime) -> Ho
     if hold is None or hold.released_at is not None or hold.expires_at <= now:
         return None
     return hold
+
+
+# --- several orders in one transaction -------------------------------------------------
+
+_LOCK_HOLDS = text(
+    """
+    SELECT id, token, inventory_id, quantity - used AS left_, released_at, expires_at
+    FROM holds WHERE token = ANY(CAST(:tokens AS text[])) ORDER BY id FOR UPDATE
+    """
+)
+_APPLY_HOLDS = text(
+    """
+    UPDATE holds AS h SET used = h.used + x.n
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:n AS int[])) AS x(id, n) WHERE h.id = x.id
+    """
+)
+
+
+@dataclass(slots=True)
+class _Held:
+    id: uuid.UUID
+    inventory_id: uuid.UUID
+    left: int
+    active: bool
+    used: int = 0  # by this transaction
+
+
+class HoldLedger:
+    """The holds a batch of orders redeems, locked (before their inventory rows, as a
+    release locks them): each order redeems from what the orders before it left, and
+    `apply` writes the sum in one statement."""
+
+    def __init__(self, holds: dict[str, _Held]) -> None:
+        self._holds = holds
+
+    @classmethod
+    async def lock(cls, session: AsyncSession, tokens: Sequence[str], now: datetime) -> HoldLedger:
+        if not tokens:
+            return cls({})
+        rows = await session.execute(_LOCK_HOLDS, {"tokens": sorted(set(tokens))})
+        return cls(
+            {
+                r.token: _Held(
+                    r.id, r.inventory_id, int(r.left_), r.released_at is None and r.expires_at > now
+                )
+                for r in rows
+            }
+        )
+
+    def redeem(self, token: str, *, inventory_id: uuid.UUID, quantity: int) -> None:
+        """Take `quantity` units of the hold (held -> reserved: the caller records the move
+        in its `StockLedger`), or raise with nothing taken."""
+        field = ["holdToken"]
+        held = self._holds.get(token)
+        if held is None or held.inventory_id != inventory_id:
+            raise HoldNotFound(
+                "This hold token does not cover this ticket type and date.", field=field
+            )
+        if not held.active:
+            raise HoldExpired(field=field)
+        if held.left < quantity:
+            raise ValidationError(f"The hold has only {held.left} tickets left.", field=field)
+        held.left -= quantity
+        held.used += quantity
+
+    def put_back(self, token: str, quantity: int) -> None:
+        held = self._holds[token]
+        held.left += quantity
+        held.used -= quantity
+
+    async def apply(self, session: AsyncSession, *, now: datetime) -> None:
+        used = sorted((h.id, h.used) for h in self._holds.values() if h.used)
+        if used:
+            await session.execute(
+                _APPLY_HOLDS, {"ids": [i for i, _ in used], "n": [n for _, n in used]}
+            )
+        for hold_id, _ in used:
+            await waitlist.offer_redeemed(session, hold_id=hold_id, now=now)
+
+
+async def holds_by_token(session: AsyncSession, tokens: Sequence[str]) -> dict[str, Hold]:
+    """The holds named by these tokens (not locked: what an order checks first)."""
+    if not tokens:
+        return {}
+    found = await session.scalars(select(Hold).where(Hold.token.in_(sorted(set(tokens)))))
+    return {h.token: h for h in found}

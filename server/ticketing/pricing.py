@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.ticketing.models import PriceTier, TicketType
@@ -44,53 +44,6 @@ class PriceLine:
     quantity: int
 
 
-_TAKE_FROM_TIER = text(
-    """
-    UPDATE price_tiers AS p SET allocated = p.allocated + x.take
-    FROM (
-        SELECT id, CASE WHEN max_quantity IS NULL THEN :n
-                        ELSE LEAST(:n, max_quantity - allocated) END AS take
-        FROM price_tiers WHERE id = :id FOR UPDATE
-    ) AS x
-    WHERE p.id = x.id AND x.take > 0
-    RETURNING x.take
-    """
-)
-
-
-async def take_price_lines(
-    session: AsyncSession,
-    *,
-    ticket_type_id: uuid.UUID,
-    base_price: int,
-    quantity: int,
-    now: datetime,
-    has_tiers: bool = True,
-) -> list[PriceLine]:
-    """Price `quantity` units as of `now`, taking them from the tier in force. A quantity
-    tier with fewer left than asked sells what it has; the rest go at the base price.
-    `has_tiers=False` (known from the caller's own query) skips the tier lookup."""
-    if not has_tiers:
-        return [PriceLine(None, base_price, quantity)]
-    tiers = (
-        await session.scalars(
-            select(PriceTier)
-            .where(PriceTier.ticket_type_id == ticket_type_id)
-            .order_by(PriceTier.id)
-        )
-    ).all()
-    tier = next((t for t in tiers if in_window(t, now)), None)
-    if tier is None:
-        return [PriceLine(None, base_price, quantity)]
-    taken = await session.scalar(_TAKE_FROM_TIER, {"id": tier.id, "n": quantity}) or 0
-    lines = []
-    if taken:
-        lines.append(PriceLine(tier.id, tier.price_minor, int(taken)))
-    if quantity - taken > 0:
-        lines.append(PriceLine(None, base_price, quantity - int(taken)))
-    return lines
-
-
 async def give_back_to_tier(session: AsyncSession, *, tier_id: uuid.UUID, quantity: int) -> None:
     await session.execute(
         text("UPDATE price_tiers SET allocated = allocated - :n WHERE id = :id"),
@@ -111,3 +64,90 @@ async def retake_from_tier(session: AsyncSession, *, tier_id: uuid.UUID, quantit
         )
     ).first()
     return row is not None
+
+
+# --- several orders in one transaction -------------------------------------------------
+
+_LOCK_TIERS = text(
+    """
+    SELECT id, ticket_type_id, price_minor, starts_at, ends_at, max_quantity, allocated
+    FROM price_tiers WHERE ticket_type_id = ANY(CAST(:ids AS uuid[]))
+    ORDER BY ticket_type_id, id FOR UPDATE
+    """
+)
+_APPLY_TIERS = text(
+    """
+    UPDATE price_tiers AS p SET allocated = p.allocated + x.n
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:n AS int[])) AS x(id, n) WHERE p.id = x.id
+    """
+)
+
+
+@dataclass(slots=True)
+class _Tier:
+    id: uuid.UUID
+    price_minor: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+    max_quantity: int | None
+    allocated: int
+    taken: int = 0  # by this transaction
+
+
+class TierLedger:
+    """The price tiers of a batch's ticket types, locked (in the order of their ticket
+    types' ids): each order is priced by what the orders before it left in a quantity
+    tier (a tier with fewer left than asked sells what it has; the rest go at the base
+    price), and `apply` writes the sum."""
+
+    def __init__(self, tiers: dict[uuid.UUID, list[_Tier]]) -> None:
+        self._tiers = tiers
+
+    @classmethod
+    async def lock(cls, session: AsyncSession, ticket_type_ids: Sequence[uuid.UUID]) -> TierLedger:
+        tiers: dict[uuid.UUID, list[_Tier]] = {}
+        if ticket_type_ids:
+            rows = await session.execute(_LOCK_TIERS, {"ids": sorted(set(ticket_type_ids))})
+            for r in rows:
+                tiers.setdefault(r.ticket_type_id, []).append(
+                    _Tier(r.id, r.price_minor, r.starts_at, r.ends_at, r.max_quantity, r.allocated)
+                )
+        return cls(tiers)
+
+    def price(
+        self, ticket_type_id: uuid.UUID, *, base_price: int, quantity: int, now: datetime
+    ) -> list[PriceLine]:
+        """The lines of `quantity` units as of `now`, taking them from the tier in force."""
+        tier = next(
+            (
+                t
+                for t in self._tiers.get(ticket_type_id, [])
+                if (t.starts_at is None or t.starts_at <= now)
+                and (t.ends_at is None or now < t.ends_at)
+            ),
+            None,
+        )
+        if tier is None:
+            return [PriceLine(None, base_price, quantity)]
+        left = quantity if tier.max_quantity is None else tier.max_quantity - tier.allocated
+        taken = max(0, min(quantity, left))
+        tier.allocated += taken
+        tier.taken += taken
+        lines = [PriceLine(tier.id, tier.price_minor, taken)] if taken else []
+        if quantity - taken > 0:
+            lines.append(PriceLine(None, base_price, quantity - taken))
+        return lines
+
+    def put_back(self, ticket_type_id: uuid.UUID, lines: Sequence[PriceLine]) -> None:
+        for tier in self._tiers.get(ticket_type_id, []):
+            for line in lines:
+                if line.tier_id == tier.id:
+                    tier.allocated -= line.quantity
+                    tier.taken -= line.quantity
+
+    async def apply(self, session: AsyncSession) -> None:
+        taken = sorted((t.id, t.taken) for tiers in self._tiers.values() for t in tiers if t.taken)
+        if taken:
+            await session.execute(
+                _APPLY_TIERS, {"ids": [i for i, _ in taken], "n": [n for _, n in taken]}
+            )

@@ -19,7 +19,7 @@ from server.events.models import Event, EventOccurrence, EventSeat, EventStatus
 from server.ids import new_id
 from server.money import is_currency, to_minor
 from server.ticketing.access import event_for_write, ticket_type_for_write
-from server.ticketing.changes import event_changed
+from server.ticketing.changes import event_changed, units_freed
 from server.ticketing.errors import QuantityBelowAllocated, TierOverlap
 from server.ticketing.inventory import create_inventory_for_ticket_type
 from server.ticketing.models import Inventory, PriceTier, TicketType, Visibility
@@ -278,11 +278,13 @@ async def _set_quantity(session: AsyncSession, ticket_type: TicketType, quantity
     quantity below what any date has sold, reserved and held."""
     try:
         async with session.begin_nested():
-            await session.execute(
+            rows = await session.execute(
                 update(Inventory)
                 .where(Inventory.ticket_type_id == ticket_type.id)
                 .values(quantity=quantity)
+                .returning(Inventory.event_id, Inventory.occurrence_id)
             )
+            dates = rows.all()
     except IntegrityError:
         floor = await session.scalar(
             select(func.max(Inventory.sold + Inventory.reserved + Inventory.held)).where(
@@ -295,6 +297,8 @@ async def _set_quantity(session: AsyncSession, ticket_type: TicketType, quantity
             field="quantity",
         ) from None
     if quantity > ticket_type.quantity:
+        for event_id, occurrence_id in dates:
+            units_freed(session, event_id, occurrence_id, ticket_type.id)
         rows = await session.scalars(
             select(Inventory.id).where(Inventory.ticket_type_id == ticket_type.id)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from server.orders.service import masked_email
+from server.orders.reading import masked_email
 from tests.support import commerce, factories
 from tests.support.gql import GraphQLClient
 

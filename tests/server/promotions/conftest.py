@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.clock import utcnow
 from server.db import Database
@@ -17,13 +18,43 @@ from server.errors import DomainError
 from server.events.models import Event, EventOccurrence
 from server.ids import new_id
 from server.orders.models import Order, OrderStatus
-from server.promotions import service
+from server.promotions import redemptions, service
 from server.promotions.discounts import PricedLine, Redemption
 from server.promotions.models import PromoCode, PromoRedemption, Promotion, PromotionKind
 from server.ticketing.models import TicketType
 from tests.server.ticketing.conftest import Catalog, catalog
 
-__all__ = ["Catalog", "Shop", "catalog", "shop"]
+__all__ = ["Catalog", "Shop", "catalog", "redeem_one", "shop"]
+
+
+async def redeem_one(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    event_id: uuid.UUID,
+    code: str,
+    buyer_key: str,
+    lines: Sequence[PricedLine],
+    currency: str,
+    order_id: uuid.UUID,
+    now: datetime,
+) -> Redemption:
+    """One code redeemed for one order, through the ledger the order path uses."""
+    wanted = redemptions.normalize_code(code)
+    ledger = await redemptions.PromoLedger.lock(
+        session, organization_id=organization_id, codes=[wanted], buyer_keys=[buyer_key]
+    )
+    redemption = ledger.redeem(
+        wanted,
+        buyer_key=buyer_key,
+        lines=lines,
+        event_id=event_id,
+        currency=currency,
+        order_id=order_id,
+        now=now,
+    )
+    await ledger.apply(session, organization_id=organization_id, now=now)
+    return redemption
 
 
 @dataclass
@@ -79,7 +110,7 @@ class Shop:
         lines = list(lines) if lines is not None else self.lines()
         order_id = new_id()
         async with self.db.transaction() as session:
-            redemption = await service.redeem_code(
+            redemption = await redeem_one(
                 session,
                 organization_id=event.organization_id,
                 event_id=event.id,

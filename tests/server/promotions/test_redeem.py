@@ -1,4 +1,4 @@
-"""What redeem_code accepts and refuses. A refused code spends nothing."""
+"""What redeeming a promo code accepts and refuses. A refused code spends nothing."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from server.organizations.models import Membership
 from server.promotions import service
 from server.promotions.discounts import PricedLine
 from server.promotions.models import PromoRedemption, PromotionKind
-from tests.server.promotions.conftest import Shop
+from tests.server.promotions.conftest import Shop, redeem_one
 
 
 async def test_a_redemption_records_the_discount_and_takes_one_use(shop: Shop) -> None:
@@ -225,7 +225,7 @@ async def test_a_redemption_needs_its_order_by_the_commit(shop: Shop) -> None:
 
     with pytest.raises(IntegrityError, match="fk_promo_redemptions_order_id_orders"):
         async with shop.db.transaction() as session:
-            await service.redeem_code(
+            await redeem_one(
                 session,
                 organization_id=shop.event.organization_id,
                 event_id=shop.event.id,

@@ -174,22 +174,17 @@ async def test_a_quantity_tier_sells_its_last_units_and_the_rest_at_base_price(
     ticket_type = await catalog.ticket_type(event, price="80.00")
     await _tier(catalog, ticket_type, "First 5", "30.00", max_quantity=5)
 
-    async with db.transaction() as session:
-        first = await pricing.take_price_lines(
-            session,
-            ticket_type_id=ticket_type.id,
-            base_price=ticket_type.price_minor,
-            quantity=3,
-            now=utcnow(),
-        )
-    async with db.transaction() as session:
-        second = await pricing.take_price_lines(
-            session,
-            ticket_type_id=ticket_type.id,
-            base_price=ticket_type.price_minor,
-            quantity=4,
-            now=utcnow(),
-        )
+    async def take(quantity: int) -> list[pricing.PriceLine]:
+        async with db.transaction() as session:
+            ledger = await pricing.TierLedger.lock(session, [ticket_type.id])
+            lines = ledger.price(
+                ticket_type.id, base_price=ticket_type.price_minor, quantity=quantity, now=utcnow()
+            )
+            await ledger.apply(session)
+        return lines
+
+    first = await take(3)
+    second = await take(4)
     tiers = await _tiers(db, ticket_type)
 
     assert [(line.unit_price, line.quantity) for line in first] == [(3000, 3)]
