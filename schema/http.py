@@ -34,16 +34,15 @@ from schema.errors import format_error
 from schema.executor import Executor, Prepared
 from schema.persisted.errors import PersistedQueryError
 from schema.persisted.resolve import PersistedQueries
-from schema.persisted.response_cache import PublicResponseCache
+from schema.persisted.response_cache import Candidate, PublicResponseCache
 from server import metrics, unavailable
 from server.app_state import AppState
 from server.auth.actor import Actor
-from server.auth.authenticate import resolve_actor
 from server.clock import utcnow
-from server.errors import Unauthenticated
+from server.gate import Admission, Refused
 from server.json_limits import TOO_DEEP_MESSAGE, too_deep
 from server.numbers import whole_number
-from server.ratelimit import RateLimitStatus, hit
+from server.ratelimit import RateLimitStatus
 from server.rest.graphiql import graphiql_page
 from server.unavailable import caused_by_redis
 
@@ -219,7 +218,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_params(request: Request, state: AppState, actor: Actor) -> GraphQLParams:
+async def read_params(
+    request: Request, state: AppState, actor: Actor | None
+) -> GraphQLParams:
+    """The request's GraphQL parameters; `actor` (known before a multipart body is read,
+    see `is_multipart`) decides whether an upload may be read at all."""
     if request.method == "GET":
         q = request.query_params
         return _validate_params(
@@ -240,7 +243,7 @@ async def read_params(request: Request, state: AppState, actor: Actor) -> GraphQ
         body = await _read_body(request, state.settings.max_body_size)
         return _validate_params(_decode_json(body, "The request body is not valid JSON."))
     if media == "multipart/form-data":
-        if actor.is_anonymous:
+        if actor is None or actor.is_anonymous:
             raise HTTPError(
                 401, "Sign in to upload files.", "UNAUTHENTICATED", {"WWW-Authenticate": "Bearer"}
             )
@@ -250,6 +253,11 @@ async def read_params(request: Request, state: AppState, actor: Actor) -> GraphQ
         "Send `Content-Type: application/json` (or multipart/form-data for uploads).",
         "UNSUPPORTED_MEDIA_TYPE",
     )
+
+
+def is_multipart(request: Request) -> bool:
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return request.method == "POST" and media == "multipart/form-data"
 
 
 async def _read_multipart(request: Request, state: AppState) -> GraphQLParams:
@@ -358,11 +366,31 @@ class GraphQLHTTPHandler:
                 request_id,
             )
         rate: RateLimitStatus | None = None
+        shared: Candidate | None = None
         try:
-            # Who is calling is known before the body is read: an upload is read only
-            # for a signed-in caller.
-            actor, rate = await self._authenticate(request, state)
-            params = await read_params(request, state, actor)
+            if is_multipart(request):
+                # Who is calling is known before an upload is read: only a signed-in
+                # caller's is.
+                admission = await self._admit(request, state, None)
+                params = await read_params(request, state, admission.actor)
+                early = None
+            else:
+                params = await read_params(request, state, None)
+                early = self._anonymous_candidate(request, params)
+                admission = await self._admit(request, state, early)
+            actor, rate = admission.actor, admission.rate
+            if early is not None and admission.cached is not None:
+                shared = early[0]
+                cached = self.responses.answer(shared, admission.cached)
+                if cached is not None:
+                    self._observe(params.operation_name, "query", "cached", started)
+                    response = Response(
+                        cached.body,
+                        media_type=f"{media}; charset=utf-8",
+                        headers={"X-Cache": "HIT", "Age": str(cached.age)},
+                    )
+                    response.headers.update(rate.headers())
+                    return response
             query = await self._resolve_query(params, state, actor)
             prepared = self.executor.prepare(query)
             op_type = self._check_operation(request, prepared, params)
@@ -391,20 +419,26 @@ class GraphQLHTTPHandler:
             response = self._respond(body, media, status)
         else:
             assert prepared.document is not None
-            shared = self.responses.candidate(
-                actor, op_type, query, params.operation_name, params.variables, bool(params.files)
-            )
-            cached = await self.responses.lookup(state, shared) if shared else None
-            if cached is not None:
-                self._observe(params.operation_name, "query", "cached", started)
-                response = Response(
-                    cached.body,
-                    media_type=f"{media}; charset=utf-8",
-                    headers={"X-Cache": "HIT", "Age": str(cached.age)},
+            if shared is None:
+                shared = self.responses.candidate(
+                    actor,
+                    op_type,
+                    query,
+                    params.operation_name,
+                    params.variables,
+                    bool(params.files),
                 )
-                if rate is not None:
+                # Not asked in the gate's round trip (a document that took I/O to find).
+                cached = await self.responses.lookup(state, shared) if shared else None
+                if cached is not None:
+                    self._observe(params.operation_name, "query", "cached", started)
+                    response = Response(
+                        cached.body,
+                        media_type=f"{media}; charset=utf-8",
+                        headers={"X-Cache": "HIT", "Age": str(cached.age)},
+                    )
                     response.headers.update(rate.headers())
-                return response
+                    return response
             context = Context(connection=request, state=state, actor=actor, request_id=request_id)
             result = await self.executor.execute(
                 prepared,
@@ -449,60 +483,54 @@ class GraphQLHTTPHandler:
                     secure=cookie.secure,
                     samesite=cookie.samesite,  # type: ignore[arg-type]
                 )
-        if rate is not None:
-            response.headers.update(rate.headers())
+        response.headers.update(rate.headers())
         return response
 
-    async def _authenticate(
-        self, request: Request, state: AppState
-    ) -> tuple[Actor, RateLimitStatus]:
+    def _anonymous_candidate(
+        self, request: Request, params: GraphQLParams
+    ) -> tuple[Candidate, Prepared] | None:
+        """For a request without credentials whose document is at hand (no I/O needed to
+        find it): its response-cache entry, looked up in the gate's round trip."""
+        if request.headers.get("authorization") or request.headers.get("x-api-key"):
+            return None
+        query = self.persisted.at_hand(params)
+        if query is None:
+            return None
+        prepared = self.executor.prepare(query)
+        if prepared.errors or prepared.document is None:
+            return None
+        op_type = prepared.operation_type(params.operation_name)
         ip = request.client.host if request.client else None
-        settings = state.settings
+        shared = self.responses.candidate(
+            Actor(ip=ip),
+            op_type,
+            query,
+            params.operation_name,
+            params.variables,
+            bool(params.files),
+        )
+        if shared is None or shared.unshareable:
+            return None
+        return shared, prepared
+
+    async def _admit(
+        self,
+        request: Request,
+        state: AppState,
+        early: tuple[Candidate, Prepared] | None,
+    ) -> Admission:
         try:
-            actor = await resolve_actor(
+            return await state.gate.admit(
                 authorization=request.headers.get("authorization"),
                 api_key=request.headers.get("x-api-key"),
-                ip=ip,
-                db=state.db,
-                redis=state.redis,
-                settings=settings,
+                ip=request.client.host if request.client else None,
                 now=utcnow(),
+                probe=self.responses.probe(early[0]) if early is not None else None,
             )
-        except Unauthenticated as exc:
-            # Failed credentials still spend the caller's anonymous budget (no free guessing).
-            rate = await self._rate_limit(state, Actor(ip=ip))
-            if not rate.allowed:
-                raise HTTPError(429, "Too many requests.", "RATE_LIMITED", rate.headers()) from None
+        except Refused as refused:
             raise HTTPError(
-                401,
-                exc.message,
-                "UNAUTHENTICATED",
-                {"WWW-Authenticate": "Bearer", **rate.headers()},
+                refused.status, refused.message, refused.code, refused.headers()
             ) from None
-        rate = await self._rate_limit(state, actor)
-        if not rate.allowed:
-            metrics.rate_limited.labels(
-                "anonymous" if actor.is_anonymous else "authenticated"
-            ).inc()
-            raise HTTPError(
-                429, "Too many requests; see the RateLimit headers.", "RATE_LIMITED", rate.headers()
-            )
-        return actor, rate
-
-    async def _rate_limit(self, state: AppState, actor: Actor) -> RateLimitStatus:
-        settings = state.settings
-        limit = (
-            settings.rate_limit_anonymous
-            if actor.is_anonymous
-            else settings.rate_limit_authenticated
-        )
-        return await hit(
-            state.redis,
-            actor.rate_limit_key,
-            limit=limit,
-            window=settings.rate_limit_window,
-            now=time.time(),
-        )
 
     async def _resolve_query(self, params: GraphQLParams, state: AppState, actor: Actor) -> str:
         query = await self.persisted.resolve(params, actor, state)

@@ -21,7 +21,7 @@ from server.db import Database
 from server.effects import EffectRunner
 from server.jobs.worker import WorkerGroup, build_workers
 from server.live import hub as live_hub
-from server.middleware import RequestContextMiddleware
+from server.middleware import GateMiddleware, RequestContextMiddleware
 from server.rest import assets as rest_assets
 from server.rest import auth as rest_auth
 from server.rest import dashboard_page, live_page, payment_webhooks, seat_page
@@ -81,6 +81,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
             if workers is not None:
                 await workers.stop()
             await state.orders.close()
+            await state.gate.close()
             await live_hub.stop(state)
             await state.queue.aclose()
             await redis.aclose()
@@ -127,6 +128,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
             ],
         ),
         Middleware(RedisOutageMiddleware),
+        Middleware(GateMiddleware),  # after CORS: preflights are answered before it
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 

@@ -13,6 +13,7 @@ from server.config import Settings
 from server.db import Database
 
 if TYPE_CHECKING:
+    from server.gate import Gate
     from server.orders.placing import OrderDesk
 
 
@@ -25,8 +26,12 @@ class AppState:
     extras: dict[str, Any] = field(default_factory=dict)
     # The one way orders are placed (group commit lives in it, so there is one per process).
     orders: OrderDesk = field(init=False)
+    # Authentication and rate limits for every request, in one Redis round trip.
+    gate: Gate = field(init=False)
 
     def __post_init__(self) -> None:
+        from server.gate import Gate
         from server.orders.placing import OrderDesk
 
         self.orders = OrderDesk(self.db, self.settings, self.redis)
+        self.gate = Gate(self)

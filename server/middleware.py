@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -76,3 +77,71 @@ class RequestContextMiddleware:
                         status=status["code"],
                         duration_ms=round(elapsed * 1000, 2),
                     )
+
+
+# Not under the request gate: health probes and metrics (polled by load balancers and
+# scrapers), payment providers' webhooks (verified by signature before any work; refusing
+# one only delays a buyer's confirmation), the platform's static files, and /graphql, which
+# calls the gate itself so the response cache is looked up in the same round trip.
+UNGATED = ("/health", "/metrics", "/webhooks/", "/static/", "/graphql")
+# Routes that read no bearer credentials: their budget is the client IP's (a client that
+# refreshes its session often still holds its expired access token).
+CREDENTIALS_IGNORED = ("/auth/refresh",)
+
+
+class GateMiddleware:
+    """Every other HTTP route: the caller is authenticated and spends its request budget
+    (`server.gate`) before the route runs; refusals are JSON with a code, and every answer
+    carries the RateLimit headers. The route finds the admission in
+    `request.state.admission`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(UNGATED) or path == "/":
+            await self.app(scope, receive, send)
+            return
+        from server.clock import utcnow
+        from server.gate import Refused
+
+        state = scope["app"].state.eventapi
+        headers: dict[str, str] = {}
+        if not path.startswith(CREDENTIALS_IGNORED):
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
+        try:
+            admission = await state.gate.admit(
+                authorization=headers.get("authorization"),
+                api_key=headers.get("x-api-key"),
+                ip=client[0] if client else None,
+                now=utcnow(),
+            )
+        except Refused as refused:
+            body = orjson.dumps({"error": {"code": refused.code, "message": refused.message}})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": refused.status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"cache-control", b"no-store"),
+                        *[(k.lower().encode(), v.encode()) for k, v in refused.headers().items()],
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        scope.setdefault("state", {})["admission"] = admission
+        rate_headers = [
+            (k.lower().encode(), v.encode()) for k, v in admission.rate.headers().items()
+        ]
+
+        async def send_with_rate(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *rate_headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_rate)

@@ -1,5 +1,5 @@
 """Fixed-window request limits kept in Redis, so every app instance counts against the same
-budget. One pipelined round trip per request."""
+budget (see `server.gate`, which spends them)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,19 @@ class RateLimitStatus:
         return headers
 
 
+def status_of(count: int, *, limit: int, window: int, now: float) -> RateLimitStatus:
+    """The budget after the `count`-th request of the current window."""
+    reset = max(1, (int(now // window) + 1) * window - int(now))
+    return RateLimitStatus(limit, max(0, limit - count), reset, count <= limit)
+
+
 async def hit(redis: Redis, key: str, *, limit: int, window: int, now: float) -> RateLimitStatus:
+    """Spend one unit of `key`'s budget (requests go through `server.gate`, which does
+    this in the same round trip as authentication; this serves budgets of their own)."""
     window_index = int(now // window)
     redis_key = f"ratelimit:{key}:{window_index}"
     async with redis.pipeline(transaction=False) as pipe:
         pipe.incr(redis_key)
         pipe.expire(redis_key, window + 60)
         count, _ = await pipe.execute()
-    reset = max(1, (window_index + 1) * window - int(now))
-    return RateLimitStatus(limit, max(0, limit - int(count)), reset, int(count) <= limit)
+    return status_of(int(count), limit=limit, window=window, now=now)

@@ -98,6 +98,19 @@ class PersistedQueries:
         self.executor = executor
         self.store = store or PersistedQueryStore()
 
+    def at_hand(self, params: GraphQLParams) -> str | None:
+        """The document an anonymous caller's request runs, if it can be known without
+        I/O (the query sent, or a persisted hash this process remembers); else None."""
+        try:
+            digest = requested_hash(params.extensions)
+        except PersistedQueryError:
+            return None
+        if digest is None:
+            return params.query
+        if params.query is not None:
+            return params.query if document_hash(params.query) == digest else None
+        return self.store.local(digest)
+
     async def resolve(self, params: GraphQLParams, actor: Actor, state: AppState) -> str | None:
         """The document to run, or None to run `params.query` as sent."""
         digest = requested_hash(params)

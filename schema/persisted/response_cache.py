@@ -33,6 +33,8 @@ from schema.persisted.tags import CacheTags
 from server.app_state import AppState
 from server.auth.actor import Actor
 from server.cache import tagged_cache
+from server.cache.tagged import Lookup
+from server.gate import CacheProbe
 
 log = structlog.get_logger("eventapi.response_cache")
 
@@ -87,6 +89,18 @@ class PublicResponseCache:
             del self._unshareable[key]
         return Candidate(key)
 
+    def probe(self, candidate: Candidate) -> CacheProbe | None:
+        """What the request gate looks up for this candidate in its round trip."""
+        return None if candidate.unshareable else CacheProbe(CACHE_NAME, candidate.key)
+
+    def answer(self, candidate: Candidate, found: Lookup) -> CachedResponse | None:
+        """The cached response, or None (a miss: `candidate` remembers where it started)."""
+        if found.body is None:
+            candidate.since = found.since
+            return None
+        age = max(0, int(time.time() - found.stored_at_ms / 1000))
+        return CachedResponse(found.body, age)
+
     async def lookup(self, state: AppState, candidate: Candidate) -> CachedResponse | None:
         if candidate.unshareable:
             return None
@@ -95,11 +109,7 @@ class PublicResponseCache:
         except RedisError:
             log.warning("response cache lookup failed", exc_info=True)
             return None
-        if found.body is None:
-            candidate.since = found.since
-            return None
-        age = max(0, int(time.time() - found.stored_at_ms / 1000))
-        return CachedResponse(found.body, age)
+        return self.answer(candidate, found)
 
     async def remember(
         self,

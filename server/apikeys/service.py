@@ -139,11 +139,27 @@ async def evict_cached_keys(redis: Redis, prefixes: list[str]) -> None:
         await pipe.execute()
 
 
-async def _load_key(db: Database, redis: Redis, prefix: str) -> dict[str, object] | None:
-    cached = await redis.get(_cache_key(prefix))
-    if cached is not None:
-        value = orjson.loads(cached)
-        return value if value else None
+def cache_key(prefix: str) -> str:
+    """Where a key's record (or the tombstone) is cached."""
+    return _cache_key(prefix)
+
+
+def secret_digest(token: str) -> str:
+    """The stored digest a presented key must match."""
+    return _digest(split_key(token)[1])
+
+
+def split_key(token: str) -> tuple[str, str]:
+    """(prefix, secret) of a presented key, or Unauthenticated."""
+    prefix, _, secret = token.partition("_")
+    if not secret or len(prefix) > 32:
+        raise Unauthenticated("Invalid API key.")
+    return prefix, secret
+
+
+async def load_key_record(db: Database, redis: Redis, prefix: str) -> dict[str, object] | None:
+    """The key's record from the database (its cache entry was empty), cached for the next
+    request; None for an unknown, revoked or orphaned key."""
     async with db.read() as session:
         row = (
             await session.execute(
@@ -165,29 +181,35 @@ async def _load_key(db: Database, redis: Redis, prefix: str) -> dict[str, object
     return record or None
 
 
-async def authenticate_api_key(
-    db: Database, redis: Redis, token: str, *, now: datetime, ip: str | None
+def cached_record(cached: bytes) -> dict[str, object] | None:
+    value = orjson.loads(cached)
+    return value if value else None
+
+
+def key_actor(
+    record: dict[str, object] | None, secret: str, *, now: datetime, ip: str | None
 ) -> Actor:
-    prefix, _, secret = token.partition("_")
-    if not secret or len(prefix) > 32:
-        raise Unauthenticated("Invalid API key.")
-    record = await _load_key(db, redis, prefix)
+    """The actor of a key whose record was found (or Unauthenticated)."""
     if record is None or not hmac.compare_digest(str(record["hash"]), _digest(secret)):
         raise Unauthenticated("Invalid API key.")
     expires = record.get("expires_at")
     if isinstance(expires, float | int) and expires <= now.timestamp():
         raise Unauthenticated("This API key has expired.")
-    key_id = uuid.UUID(str(record["id"]))
-    if await redis.set(f"apikey-used:{key_id}", b"1", nx=True, ex=LAST_USED_RESOLUTION):
-        async with db.transaction() as session:
-            await session.execute(
-                update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
-            )
     scopes = record["scopes"]
     assert isinstance(scopes, list)
     return Actor(
-        api_key_id=key_id,
+        api_key_id=uuid.UUID(str(record["id"])),
         api_key_organization_id=uuid.UUID(str(record["organization_id"])),
         scopes=frozenset(str(s) for s in scopes),
         ip=ip,
     )
+
+
+def used_marker(prefix: str) -> str:
+    """Set (NX, for LAST_USED_RESOLUTION seconds) when a key's lastUsedAt is due a write."""
+    return f"apikey-used:{prefix}"
+
+
+async def record_use(db: Database, key_id: uuid.UUID, now: datetime) -> None:
+    async with db.transaction() as session:
+        await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))

@@ -16,35 +16,40 @@ cluster), as does the rest of the application."""
 
 from __future__ import annotations
 
-# KEYS: entry, seq. ARGV: version-key prefix.
-# Returns {1, body, stored_at} for a valid entry, else {0, current seq}: the seq a miss
-# must remember, read before the caller touches the database.
-LOOKUP = """
-local entry = redis.call('HGETALL', KEYS[1])
-if #entry > 0 then
-  local body = false
-  local stored = '0'
-  local valid = true
-  for i = 1, #entry, 2 do
-    local field = entry[i]
-    if field == 'b' then
-      body = entry[i + 1]
-    elseif field == 's' then
-      stored = entry[i + 1]
-    else
-      local current = redis.call('GET', ARGV[1] .. string.sub(field, 3)) or '0'
-      if current ~= entry[i + 1] then
-        valid = false
-        break
+# lookup(entry, seq, version-key prefix): {1, body, stored_at} for a valid entry, else
+# {0, current seq}: the seq a miss must remember, read before the caller touches the
+# database. A function, so that other scripts can look up in the same round trip.
+LOOKUP_FUNCTION = """
+local function lookup(entry_key, seq_key, version_prefix)
+  local entry = redis.call('HGETALL', entry_key)
+  if #entry > 0 then
+    local body = false
+    local stored = '0'
+    local valid = true
+    for i = 1, #entry, 2 do
+      local field = entry[i]
+      if field == 'b' then
+        body = entry[i + 1]
+      elseif field == 's' then
+        stored = entry[i + 1]
+      else
+        local current = redis.call('GET', version_prefix .. string.sub(field, 3)) or '0'
+        if current ~= entry[i + 1] then
+          valid = false
+          break
+        end
       end
     end
+    if valid and body then
+      return {1, body, stored}
+    end
   end
-  if valid and body then
-    return {1, body, stored}
-  end
+  return {0, redis.call('GET', seq_key) or '0'}
 end
-return {0, redis.call('GET', KEYS[2]) or '0'}
 """
+
+# KEYS: entry, seq. ARGV: version-key prefix.
+LOOKUP = LOOKUP_FUNCTION + "return lookup(KEYS[1], KEYS[2], ARGV[1])\n"
 
 # KEYS: entry. ARGV: since, ttl ms, body, version prefix, mark prefix, tags...
 # Stores only if no tag is being changed right now and none was bumped after `since`.

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 import structlog
@@ -57,6 +57,13 @@ class Lookup:
     def hit(self) -> bool:
         return self.body is not None
 
+    @classmethod
+    def from_reply(cls, reply: Sequence[Any]) -> Lookup:
+        """The answer of the `lookup` Lua function (server.cache.scripts)."""
+        if int(reply[0]) == 1:
+            return cls(bytes(reply[1]), stored_at_ms=int(reply[2]))
+        return cls(None, since=int(reply[1]))
+
 
 class TaggedCache:
     def __init__(self, redis: Redis, *, prefix: str = "tc") -> None:
@@ -75,14 +82,22 @@ class TaggedCache:
 
     async def lookup(self, name: str, key: str) -> Lookup:
         """One round trip: a valid entry, or the sequence number a miss starts from."""
-        reply = await self._lookup(
-            keys=[self.entry_key(name, key), self._seq_key], args=[self._version_prefix]
+        found = Lookup.from_reply(
+            await self._lookup(keys=self.lookup_keys(name, key), args=[self._version_prefix])
         )
-        if int(reply[0]) == 1:
-            metrics.cache_requests.labels(name, "hit").inc()
-            return Lookup(bytes(reply[1]), stored_at_ms=int(reply[2]))
-        metrics.cache_requests.labels(name, "miss").inc()
-        return Lookup(None, since=int(reply[1]))
+        self.count(name, found)
+        return found
+
+    def lookup_keys(self, name: str, key: str) -> list[str]:
+        """The keys the `lookup` Lua function reads, for scripts that call it themselves."""
+        return [self.entry_key(name, key), self._seq_key]
+
+    @property
+    def version_prefix(self) -> str:
+        return self._version_prefix
+
+    def count(self, name: str, found: Lookup) -> None:
+        metrics.cache_requests.labels(name, "hit" if found.hit else "miss").inc()
 
     async def store(
         self,

@@ -23,6 +23,10 @@ class PersistedQueryStore:
         self.ttl = ttl
         self._local: OrderedDict[str, str] = OrderedDict()
 
+    def local(self, digest: str) -> str | None:
+        """The document if this process remembers it (no I/O, nothing counted)."""
+        return self._local.get(digest)
+
     async def get(self, redis: Redis, digest: str) -> str | None:
         query = self._local.get(digest)
         if query is not None:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -14,7 +12,6 @@ from server.auth.csrf import cookie_request_allowed
 from server.auth.flows import REFRESH_COOKIE
 from server.clock import utcnow
 from server.errors import DomainError
-from server.ratelimit import hit
 
 
 def _secure(request: Request, state: AppState) -> bool:
@@ -29,18 +26,6 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 async def refresh(request: Request) -> JSONResponse:
     state: AppState = request.app.state.eventapi
-    ip = request.client.host if request.client else None
-    rate = await hit(
-        state.redis,
-        f"ip:{ip or 'unknown'}",
-        limit=state.settings.rate_limit_anonymous,
-        window=state.settings.rate_limit_window,
-        now=time.time(),
-    )
-    if not rate.allowed:
-        response = _error(429, "RATE_LIMITED", "Too many requests.")
-        response.headers.update(rate.headers())
-        return response
     url = request.url
     if not cookie_request_allowed(
         request.headers,
@@ -59,7 +44,7 @@ async def refresh(request: Request) -> JSONResponse:
             refresh_token=token,
             now=utcnow(),
             user_agent=request.headers.get("user-agent"),
-            ip=ip,
+            ip=request.client.host if request.client else None,
         )
     except DomainError as exc:
         response = _error(401, "UNAUTHENTICATED", exc.message)
@@ -91,5 +76,4 @@ async def refresh(request: Request) -> JSONResponse:
         secure=_secure(request, state),
         samesite="strict",
     )
-    response.headers.update(rate.headers())
     return response

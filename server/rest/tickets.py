@@ -16,10 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from server.app_state import AppState
-from server.auth.authenticate import resolve_actor
-from server.clock import utcnow
-from server.errors import AccessError
 from server.ids import parse_uuid
+from server.rest.access import request_actor
 from server.tickets import qr
 from server.tickets.errors import TicketNotFound
 from server.tickets.images import CONTENT_TYPES, ImageKind, render_qr
@@ -56,18 +54,7 @@ async def qr_png(request: Request) -> Response:
 
 async def _qr_image(request: Request, kind: ImageKind) -> Response:
     state: AppState = request.app.state.eventapi
-    try:
-        actor = await resolve_actor(
-            authorization=request.headers.get("authorization"),
-            api_key=request.headers.get("x-api-key"),
-            ip=request.client.host if request.client else None,
-            db=state.db,
-            redis=state.redis,
-            settings=state.settings,
-            now=utcnow(),
-        )
-    except AccessError as refused:
-        return _error(401, "UNAUTHENTICATED", refused.message)
+    actor = request_actor(request)
     if actor.is_anonymous:
         return _error(401, "UNAUTHENTICATED", "Sign in (or send an API key) to see a ticket.")
     ticket_id = parse_uuid(request.path_params["ticket_id"])
