@@ -156,11 +156,17 @@ class Connection:
         return status, await self.reader.readexactly(length)
 
     async def graphql(
-        self, query: str, variables: dict[str, Any], token: str | None = None
+        self,
+        query: str,
+        variables: dict[str, Any],
+        token: str | None = None,
+        api_key: str | None = None,
     ) -> dict[str, Any]:
         headers = {"content-type": "application/json", "accept": "application/json"}
         if token:
             headers["authorization"] = f"Bearer {token}"
+        if api_key:
+            headers["x-api-key"] = api_key
         status, body = await self.request(
             "POST",
             "/graphql",

@@ -13,9 +13,7 @@ spends the same budget."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,7 +63,7 @@ if state or ARGV[5] == '' then
   if count == 1 then redis.call('EXPIRE', key, ARGV[1]) end
 end
 local due = 0
-if KEYS[4] ~= '' and state and fallback == 0 then
+if KEYS[4] ~= '' and fallback == 0 and (state or ARGV[5] == '') then
   if redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[3]) then due = 1 end
 end
 local cached = {0, 0, 0}
@@ -111,7 +109,6 @@ class Gate:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self._script = state.redis.register_script(GATE)
-        self._background: set[asyncio.Task[None]] = set()
 
     async def admit(
         self,
@@ -153,12 +150,12 @@ class Gate:
             )
             raise self._refused(failed, rate) from None
         if count == 0:  # an API key read from the database: spend now it is verified
-            count = await self._spend(credentials.rate_key(ip))
+            count, due = await self._spend(credentials.rate_key(ip), used=used_marker(credentials))
         rate = self._status(count, anonymous=actor.is_anonymous)
         if not rate.allowed:
             raise self._over(rate, anonymous=actor.is_anonymous)
         if due and actor.api_key_id is not None:
-            self._in_background(apikeys.record_use(self.state.db, actor.api_key_id, now))
+            await apikeys.record_use(self.state.db, actor.api_key_id, now)  # once a minute
         cached = None
         if probe is not None and credentials.anonymous:
             cached = Lookup.from_reply(reply[4:])
@@ -171,11 +168,7 @@ class Gate:
         settings = self.state.settings
         cache = tagged_cache(self.state)
         state_key = credentials.state_key or ""
-        used = (
-            apikeys.used_marker(apikeys.split_key(credentials.api_key)[0])
-            if credentials.api_key is not None
-            else ""
-        )
+        used = used_marker(credentials)
         entry, seq = cache.lookup_keys(probe.name, probe.key) if probe is not None else ("", "")
         reply = await self._script(
             keys=[
@@ -197,14 +190,22 @@ class Gate:
         return list(reply)
 
     async def _spend_anonymous(self, ip: str | None) -> RateLimitStatus:
-        return self._status(await self._spend(anonymous_rate_key(ip)), anonymous=True)
+        count, _ = await self._spend(anonymous_rate_key(ip))
+        return self._status(count, anonymous=True)
 
-    async def _spend(self, rate_key: str) -> int:
+    async def _spend(self, rate_key: str, *, used: str = "") -> tuple[int, int]:
+        """Spend one unit of a budget (and note a due lastUsedAt): (count, due)."""
         reply = await self._script(
-            keys=[self._window_key(rate_key), "", "", "", "", ""],
-            args=[self.state.settings.rate_limit_window + 60, "", 0, "", ""],
+            keys=[self._window_key(rate_key), "", "", used, "", ""],
+            args=[
+                self.state.settings.rate_limit_window + 60,
+                "",
+                apikeys.LAST_USED_RESOLUTION,
+                "",
+                "",
+            ],
         )
-        return int(reply[0])
+        return int(reply[0]), int(reply[3])
 
     def _window_key(self, key: str) -> str:
         window = self.state.settings.rate_limit_window
@@ -224,11 +225,8 @@ class Gate:
         metrics.rate_limited.labels("anonymous" if anonymous else "authenticated").inc()
         return Refused(429, "RATE_LIMITED", "Too many requests; see the RateLimit headers.", rate)
 
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
-    async def close(self) -> None:
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+def used_marker(credentials: Credentials) -> str:
+    if credentials.api_key is None:
+        return ""
+    return apikeys.used_marker(apikeys.split_key(credentials.api_key)[0])
