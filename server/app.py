@@ -81,6 +81,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
             if workers is not None:
                 await workers.stop()
             await state.orders.close()
+            await state.checkins.close()
             await live_hub.stop(state)
             await state.queue.aclose()
             await redis.aclose()

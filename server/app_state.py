@@ -15,6 +15,7 @@ from server.db import Database
 if TYPE_CHECKING:
     from server.gate import Gate
     from server.orders.placing import OrderDesk
+    from server.tickets.scanning import CheckInDesk
 
 
 @dataclass
@@ -26,12 +27,16 @@ class AppState:
     extras: dict[str, Any] = field(default_factory=dict)
     # The one way orders are placed (group commit lives in it, so there is one per process).
     orders: OrderDesk = field(init=False)
+    # The one way tickets are checked in (group commit too).
+    checkins: CheckInDesk = field(init=False)
     # Authentication and rate limits for every request, in one Redis round trip.
     gate: Gate = field(init=False)
 
     def __post_init__(self) -> None:
         from server.gate import Gate
         from server.orders.placing import OrderDesk
+        from server.tickets.scanning import CheckInDesk
 
         self.orders = OrderDesk(self.db, self.settings, self.redis)
+        self.checkins = CheckInDesk(self.db, self.settings)
         self.gate = Gate(self)

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
 
     # Commerce
     order_ttl: int = Field(900, gt=0)
+    # Milliseconds an order waits for a row another transaction holds before it is answered
+    # CONFLICT (try again) rather than hanging.
+    order_lock_timeout: int = Field(5000, gt=0)
     platform_fee_percent: str = "0"  # decimal percent, e.g. "2.5"
     platform_fee_fixed: int = Field(0, ge=0)  # minor units, in the order's currency
     stripe_secret_key: SecretStr | None = None

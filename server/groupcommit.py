@@ -7,8 +7,11 @@ its transaction, the next gathers, and it runs as soon as the first commits. Und
 load a batch is a single request, so nobody waits for company.
 
 The runner decides each request's outcome inside the batch, and must make every outcome
-what the request would have had alone, in arrival order. A runner that raises fails the
-whole batch with that error (runners catch what they can attribute to one request).
+what the request would have had alone, in arrival order; it returns an error as the
+outcome of the request it belongs to. A runner that raises has failed the batch as a
+whole (a deadlock with another process, a lock timeout, a fault): each of its requests is
+then run alone, so one request's trouble is never another's, and a request that fails
+alone gets the error.
 """
 
 from __future__ import annotations
@@ -64,11 +67,7 @@ class GroupCommit(Generic[K, R, Out]):
         try:
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
-                try:
-                    outcomes = await self.run(key, [w.request for w in batch])
-                except Exception as error:
-                    log.exception("batch failed", size=len(batch))
-                    outcomes = [error] * len(batch)
+                outcomes = await self._decide(key, [w.request for w in batch])
                 for waiting, outcome in zip(batch, outcomes, strict=True):
                     if waiting.future.done():
                         continue
@@ -80,3 +79,13 @@ class GroupCommit(Generic[K, R, Out]):
             del self._tasks[key]
             if not queue:
                 self._queues.pop(key, None)
+
+    async def _decide(self, key: K, requests: list[R]) -> list[Out | BaseException]:
+        try:
+            return await self.run(key, requests)
+        except Exception as error:
+            if len(requests) == 1:
+                log.warning("request failed", error=repr(error))
+                return [error]
+            log.warning("batch failed; running its requests alone", size=len(requests))
+            return [(await self._decide(key, [request]))[0] for request in requests]

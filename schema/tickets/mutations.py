@@ -4,15 +4,12 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.context import Info
-from schema.errors import UserError, run_mutation, user_errors
+from schema.errors import UserError, mutate, run_mutation, user_errors
 from schema.ids import input_id
 from schema.tickets.inputs import CheckInInput, TransferTicketInput
-from schema.tickets.loaders import TicketByIdLoader
 from schema.tickets.types import CheckIn, CheckInPayload, Ticket, Transfer, TransferPayload
 from server.clock import utcnow
-from server.errors import DomainError, DomainErrors
 from server.tickets import checkin, transfers
-from server.tickets.errors import AlreadyCheckedIn
 
 
 def _transfer_payload(
@@ -77,34 +74,27 @@ class TicketMutations:
         "check-in in `ticket.checkIns`."
     )
     async def check_in(self, info: Info, input: CheckInInput) -> CheckInPayload:
-        async def work(session: AsyncSession) -> checkin.CheckInResult:
-            return await checkin.check_in(
-                session,
-                actor=info.context.actor,
-                qr_code=input.qr_code,
-                occurrence_id=(
-                    input_id(input.occurrence_id, "occurrenceId")
-                    if input.occurrence_id is not None
-                    else None
-                ),
-                location=input.location,
-                signing_key=info.context.settings.ticket_signing_key,
-                now=utcnow(),
+        ctx = info.context
+        result, errors = await mutate(
+            lambda: ctx.state.checkins.check_in(
+                checkin.Scan(
+                    actor=ctx.actor,
+                    qr_code=input.qr_code,
+                    occurrence_id=(
+                        input_id(input.occurrence_id, "occurrenceId")
+                        if input.occurrence_id is not None
+                        else None
+                    ),
+                    location=input.location,
+                )
             )
-
-        # Not run_mutation: a repeated scan is an error that still shows the ticket and
-        # its first check-in, which the scanner needs to tell the attendee.
-        try:
-            async with info.context.db.transaction() as session:
-                result = await work(session)
-        except AlreadyCheckedIn as refused:
-            ticket = await info.context.loader(TicketByIdLoader).load(refused.ticket_id)
-            return CheckInPayload(
-                ticket=Ticket.from_model(ticket) if ticket is not None else None,
-                errors=user_errors(refused),
-            )
-        except (DomainError, DomainErrors) as exc:
-            return CheckInPayload(errors=user_errors(exc))
+        )
+        if result is None:
+            return CheckInPayload(errors=errors)
+        # A repeated scan still shows the ticket and its first check-in: the scanner tells
+        # the attendee when and where.
         return CheckInPayload(
-            ticket=Ticket.from_model(result.ticket), check_in=CheckIn.from_model(result.check_in)
+            ticket=Ticket.from_model(result.ticket),
+            check_in=CheckIn.from_model(result.check_in) if result.check_in else None,
+            errors=user_errors(result.already) if result.already else [],
         )

@@ -108,7 +108,10 @@ class Booking:
     _rows: list[tuple[Order, list[OrderItem], Payment | None]] = field(default_factory=list)
 
     async def book(self, slots: list[Slot]) -> None:
-        await self.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        await self.session.execute(
+            text("SELECT set_config('lock_timeout', :ms, true)"),
+            {"ms": f"{self.settings.order_lock_timeout}ms"},
+        )
         await self._find_buyers(slots)
         await self._claim_keys(slots)
         for slot in self._open(slots):

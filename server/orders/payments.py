@@ -15,7 +15,8 @@ import uuid
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.config import Settings
@@ -79,6 +80,23 @@ def new_payment(order: Order, provider: PaymentProvider, key: str) -> Payment:
     )
 
 
+_PAY = text(
+    """
+    WITH priced AS (
+        UPDATE orders SET platform_fee_minor = :platform_fee, provider_fee_minor = :provider_fee,
+                          fees_minor = :fees, total_minor = :total, payment_provider = :provider
+        WHERE id = :order_id
+    )
+    INSERT INTO payments (id, order_id, organization_id, provider, reference, idempotency_key,
+                          status, amount_minor, currency, refunded_minor, provider_ref,
+                          client_secret, authorization_url)
+    VALUES (:id, :order_id, :organization_id, :provider, :reference, :idempotency_key,
+            CAST(:status AS payment_status), :amount_minor, :currency, 0, :provider_ref,
+            :client_secret, :authorization_url)
+    """
+)
+
+
 async def create_payment(
     db: Database,
     settings: Settings,
@@ -91,7 +109,13 @@ async def create_payment(
 ) -> Payment:
     provider = get_provider(provider_name, settings)
     async with db.transaction() as session:
-        order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+        row = (
+            await session.execute(
+                select(*Order.__table__.columns).where(Order.id == order_id).with_for_update()
+            )
+        ).first()
+        # A plain row, not a loaded object: this is the second request of every checkout.
+        order = Order(**row._mapping) if row is not None else None
         if order is None or not await may_read_order(session, actor, order):
             raise OrderNotFound(field="orderId")
         if actor.api_key_id is not None:
@@ -109,35 +133,86 @@ async def create_payment(
         if order.expires_at is not None and order.expires_at <= now:
             raise OrderExpired(field="orderId")
         key = idempotency_key or auto_key(provider, order)
-        # An order gets its provider with its first payment: none yet means no payment to
-        # find (the common case, one statement fewer).
-        payment = (
-            None
-            if order.payment_provider is None
-            else await session.scalar(
-                select(Payment).where(Payment.order_id == order.id, Payment.idempotency_key == key)
-            )
-        )
-        if payment is not None and payment.provider != provider.name.value:
-            raise DomainError(
-                "This idempotency key was used with another provider.",
-                field="idempotencyKey",
-                code=NotPending.code,
-            )
-        if payment is not None and payment.provider_ref is None:
-            _prepare_retry(payment, order, provider)
-        if payment is None:
-            _price_for(order, provider, settings)
-            payment = new_payment(order, provider, key)
-            session.add(payment)
-            after_commit(session, OrderChanged(order.id))
-        if provider.local and payment.provider_ref is None:
-            apply_intent(payment, await make_intent(provider, payment, order))
-            await session.flush()
-            return payment
+        if order.payment_provider is not None:
+            # A retry, or another provider after the first: the rare path.
+            payment = await _pay_again(session, settings, order, provider, key)
+        else:
+            payment = await _first_payment(session, settings, order, provider, key)
     if payment.provider_ref is not None:
-        return payment  # a retry: the intent exists already
+        return payment  # a local intent, or a retry of one that exists
     return await finish_payment(db, provider, payment, order)
+
+
+async def _first_payment(
+    session: AsyncSession,
+    settings: Settings,
+    order: Order,
+    provider: PaymentProvider,
+    key: str,
+) -> Payment:
+    """The order's first payment: its fees for this provider and the payment row, in one
+    statement (with a local provider's intent already in it)."""
+    _price_for(order, provider, settings)
+    payment = new_payment(order, provider, key)
+    if provider.local:
+        # No network involved: the intent is made in this transaction.
+        apply_intent(payment, await make_intent(provider, payment, order))
+    await session.execute(
+        _PAY,
+        {
+            "platform_fee": order.platform_fee_minor,
+            "provider_fee": order.provider_fee_minor,
+            "fees": order.fees_minor,
+            "total": order.total_minor,
+            "provider": provider.name.value,
+            "order_id": order.id,
+            "id": payment.id,
+            "organization_id": order.organization_id,
+            "reference": payment.reference,
+            "idempotency_key": key,
+            "status": payment.status.value,
+            "amount_minor": payment.amount_minor,
+            "currency": payment.currency,
+            "provider_ref": payment.provider_ref,
+            "client_secret": payment.client_secret,
+            "authorization_url": payment.authorization_url,
+        },
+    )
+    after_commit(session, OrderChanged(order.id))
+    return payment
+
+
+async def _pay_again(
+    session: AsyncSession,
+    settings: Settings,
+    order: Order,
+    provider: PaymentProvider,
+    key: str,
+) -> Payment:
+    """An order that already has a provider: the payment of this key again (finishing an
+    intent whose answer was lost), or a new payment."""
+    payment = await session.scalar(
+        select(Payment).where(Payment.order_id == order.id, Payment.idempotency_key == key)
+    )
+    if payment is not None and payment.provider != provider.name.value:
+        raise DomainError(
+            "This idempotency key was used with another provider.",
+            field="idempotencyKey",
+            code=NotPending.code,
+        )
+    if payment is not None and payment.provider_ref is None:
+        _prepare_retry(payment, order, provider)
+    if payment is None:
+        persisted = await session.get(Order, order.id)
+        assert persisted is not None
+        _price_for(persisted, provider, settings)
+        payment = new_payment(persisted, provider, key)
+        session.add(payment)
+        after_commit(session, OrderChanged(order.id))
+    if provider.local and payment.provider_ref is None:
+        apply_intent(payment, await make_intent(provider, payment, order))
+    await session.flush()
+    return payment
 
 
 async def make_intent(provider: PaymentProvider, payment: Payment, order: Order) -> PaymentIntent:

@@ -8,7 +8,8 @@ per-buyer limits, private types, and the first payment (checkout in one request)
 transaction is `server.orders.booking`, which gives each order the outcome it would have
 had alone at its turn. If a batch fails as a whole (a deadlock with another process, a
 lock timeout, a fault), each of its orders is booked again alone, so one order's trouble
-is never another's.
+is never another's; an order that meets a deadlock or a lock timeout alone is answered
+CONFLICT ("try again").
 
 Around the batch:
 - the crowd that arrives after the last ticket is refused from a Redis note, without a
@@ -65,8 +66,8 @@ class OrderDesk:
         self.db = db
         self.settings = settings
         self.sold_out = SoldOutNotes(redis)
-        self._group: GroupCommit[SaleKey, Slot, Booked] = GroupCommit(
-            self._run, max_batch=max_batch
+        self._group: GroupCommit[SaleKey, tuple[OrderRequest, PaymentProvider | None], Booked] = (
+            GroupCommit(self._run, max_batch=max_batch)
         )
         self._keys: dict[tuple[str, str], tuple[tuple[object, ...], asyncio.Task[PlacedOrder]]] = {}
 
@@ -108,7 +109,12 @@ class OrderDesk:
             ) from None
 
     async def _place(self, request: OrderRequest, provider: PaymentProvider | None) -> PlacedOrder:
-        booked = await self._group.submit(request.sale_key, Slot(request, provider))
+        try:
+            booked = await self._group.submit(request.sale_key, (request, provider))
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) in RETRYABLE:
+                raise Busy() from None
+            raise
         if booked.replayed:
             return await self._replayed(request, booked)
         if booked.remote is not None:
@@ -142,8 +148,11 @@ class OrderDesk:
             return PlacedOrder(order, None, payment_error=error)
         return PlacedOrder(order, payment)
 
-    async def _run(self, key: SaleKey, slots: list[Slot]) -> list[Booked | BaseException]:
+    async def _run(
+        self, key: SaleKey, requests: list[tuple[OrderRequest, PaymentProvider | None]]
+    ) -> list[Booked | BaseException]:
         event_id, occurrence_id = key
+        slots = [Slot(request, provider) for request, provider in requests]
         types = sorted({i.ticket_type_id for s in slots for i in s.request.items})
         noted = await self.sold_out.noted(event_id, occurrence_id, types)
         for slot in slots:
@@ -157,38 +166,15 @@ class OrderDesk:
             ):
                 slot.refuse(SoldOut(field=["items", "0", "quantity"]))
         waiting = [s for s in slots if s.open]
-        if len(waiting) > 1:
-            try:
-                await self._book(waiting, noted)
-            except Exception:
-                log.warning("order batch failed; booking its orders alone", size=len(waiting))
-                for slot in waiting:
-                    alone = Slot(slot.request, slot.provider)
-                    slots[slots.index(slot)] = alone
-                    await self._book_alone(alone, noted)
-        elif waiting:
-            await self._book_alone(waiting[0], noted)
+        if waiting:
+            async with self.db.transaction() as session:
+                booking = Booking(session, self.settings, self.sold_out, noted, utcnow())
+                await booking.book(waiting)
         outcomes: list[Booked | BaseException] = []
         for slot in slots:
             assert slot.outcome is not None
             outcomes.append(slot.outcome)
         return outcomes
-
-    async def _book(self, slots: list[Slot], noted: set[uuid.UUID]) -> None:
-        async with self.db.transaction() as session:
-            booking = Booking(session, self.settings, self.sold_out, noted, utcnow())
-            await booking.book(slots)
-
-    async def _book_alone(self, slot: Slot, noted: set[uuid.UUID]) -> None:
-        try:
-            await self._book([slot], noted)
-        except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) in RETRYABLE:
-                slot.outcome = Busy()
-            else:
-                slot.outcome = error
-        except Exception as error:
-            slot.outcome = error
 
 
 def _flight_key(request: OrderRequest) -> tuple[str, str] | None:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 
+from server.config import Settings
 from server.db import Database
+from tests.conftest import running_app
 from tests.schema.promotions.helpers import create_promotion
 from tests.support import commerce, factories
 from tests.support.gql import GraphQLClient, payload_errors
@@ -360,3 +363,30 @@ async def test_checkout_in_one_request_with_test_pays_every_order_of_a_batch(
     assert stored == 10
     orders, transactions = await _transactions(db, sale.event_id)
     assert orders == 10 and transactions < orders
+
+
+async def test_a_batch_that_fails_as_a_whole_is_decided_order_by_order(
+    make_settings: Callable[..., Settings], db: Database
+) -> None:
+    """A row held elsewhere past the lock timeout fails the batch; each order is then tried
+    alone, and one that cannot get the row either is a clear CONFLICT, nothing left behind."""
+    async with running_app(make_settings(order_lock_timeout=300)) as (_, client):
+        gql = GraphQLClient(client)
+        sale = await commerce.sale(gql, quantity=10)
+        async with db.engine.connect() as holder:
+            transaction = await holder.begin()
+            await holder.execute(
+                text("SELECT 1 FROM inventory WHERE ticket_type_id = :t FOR UPDATE"),
+                {"t": sale.ticket_type_id},
+            )
+            blocked = await asyncio.gather(*[commerce.order(gql, sale, 1) for _ in range(3)])
+            await transaction.rollback()
+        after = await commerce.order(gql, sale, 1)
+
+    assert _refusals(blocked) == {("CONFLICT", ())}
+    assert {e["message"] for r in blocked for e in r["errors"]} == {
+        "Tickets are in high demand right now; please try again."
+    }
+    assert after["errors"] == []
+    orders, _ = await _transactions(db, sale.event_id)
+    assert orders == 1

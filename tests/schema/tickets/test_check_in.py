@@ -3,6 +3,7 @@ changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from server.config import Settings
 from server.db import Database
 from server.tickets import qr
-from tests.schema.tickets.helpers import check_in, purchase
+from tests.schema.tickets.helpers import CHECK_IN, check_in, purchase
 from tests.support import commerce, factories
 from tests.support.gql import GraphQLClient, payload_errors
 
@@ -230,3 +231,44 @@ async def test_a_location_is_trimmed_and_optional(
 
     assert blank["checkIn"]["location"] is None
     assert padded["errors"] == [] and padded["ticket"]["status"] == "USED"
+
+
+async def test_concurrent_scans_share_transactions_and_each_ticket_is_admitted_once(
+    gql: GraphQLClient, client: httpx.AsyncClient, db: Database
+) -> None:
+    bought = await purchase(gql, client, quantity=8)
+    staff = await factories.add_member(gql, bought.sale.org, "STAFF")
+    codes = [t["qrCode"] for t in bought.tickets]
+    scans = [*codes, codes[0], codes[0], codes[1]]  # three repeats within the crowd
+
+    answers = await asyncio.gather(
+        *[
+            gql(
+                CHECK_IN,
+                {"input": {"qrCode": code, "location": f"Gate {n % 3}"}},
+                token=staff.token,
+            )
+            for n, code in enumerate(scans)
+        ]
+    )
+
+    payloads = [a["checkIn"] for a in answers]
+    admitted = [p for p in payloads if p["errors"] == []]
+    repeated = [p for p in payloads if p["errors"]]
+    assert len(admitted) == 8
+    assert {p["ticket"]["id"] for p in admitted} == {t["id"] for t in bought.tickets}
+    assert [e["code"] for p in repeated for e in p["errors"]] == ["ALREADY_CHECKED_IN"] * 3
+    assert all(
+        p["ticket"]["status"] == "USED" and len(p["ticket"]["checkIns"]) == 1 for p in repeated
+    )
+    async with db.read() as session:
+        rows, transactions = (
+            await session.execute(
+                text("SELECT count(*), count(DISTINCT xmin::text) FROM check_ins")
+            )
+        ).one()
+        events = await session.scalar(
+            text("SELECT count(*) FROM outbox_events WHERE event_type = 'ticket.checkedin'")
+        )
+    assert rows == events == 8
+    assert transactions < rows
