@@ -241,3 +241,42 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "mean": statistics.fmean(ordered)}
+
+
+@contextlib.contextmanager
+def bare_endpoint() -> Iterator[str]:
+    """A bare Starlette JSON endpoint under uvicorn (the ceiling of the HTTP stack this
+    machine gives one Python process); yields its URL (`/json` answers any POST)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "catalog_read.py"), "--serve-bare", str(port)],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+                break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+async def bare_rate(url: str, body: bytes, *, requests: int, concurrency: int) -> float:
+    """Requests per second the bare endpoint answers to the same keep-alive client."""
+    left = [requests]
+
+    async def client() -> None:
+        conn = Connection.to(url)
+        try:
+            while left[0] > 0:
+                left[0] -= 1
+                await conn.request("POST", "/json", body, {"content-type": "application/json"})
+        finally:
+            conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*[client() for _ in range(concurrency)])
+    return requests / (time.perf_counter() - started)

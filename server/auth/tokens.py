@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -42,9 +43,28 @@ def issue_access_token(
     return jwt.encode(claims, key, algorithm=ALGORITHM), expires_at
 
 
+# Tokens whose signature was verified, by (key, token): a client sends the same token with
+# every request for its whole life, and verifying it is most of what reading it costs.
+# Expiry is still checked on every use; revocation is the session's (server.gate).
+VERIFIED_MEMORY = 20_000
+_verified: OrderedDict[tuple[str, str], AccessClaims] = OrderedDict()
+
+
 def decode_access_token(token: str, *, key: str, now: datetime) -> AccessClaims:
     """Verify signature, issuer and expiry. Only HS256 is accepted, so `alg: none` and
     algorithm-confusion tokens fail here."""
+    known = _verified.get((key, token))
+    if known is None:
+        known = _verify(token, key=key, now=now)
+        _verified[(key, token)] = known
+        if len(_verified) > VERIFIED_MEMORY:
+            _verified.popitem(last=False)
+    if known.expires_at <= now:
+        raise InvalidToken("expired")
+    return known
+
+
+def _verify(token: str, *, key: str, now: datetime) -> AccessClaims:
     try:
         claims = jwt.decode(
             token,
@@ -60,7 +80,7 @@ def decode_access_token(token: str, *, key: str, now: datetime) -> AccessClaims:
         return AccessClaims(
             user_id=uuid.UUID(claims["sub"]),
             session_id=uuid.UUID(claims["sid"]),
-            expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
         )
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc
