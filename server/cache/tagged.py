@@ -185,9 +185,4 @@ class TaggedCache:
 
 def tagged_cache(state: AppState) -> TaggedCache:
     """The app's cache (one per AppState, sharing its Redis client)."""
-    cache = state.extras.get("tagged_cache")
-    if cache is None:
-        cache = TaggedCache(state.redis)
-        state.extras["tagged_cache"] = cache
-    assert isinstance(cache, TaggedCache)
-    return cache
+    return state.cache

@@ -39,7 +39,6 @@ from server.live.watchers import AvailabilityWatcher, OrderWatcher, SeatWatcher,
 
 log = structlog.get_logger("eventapi.live")
 
-EXTRAS_KEY = "live.hub"
 MAX_WATCHERS = 20_000  # per instance; more subscriptions are refused with LIMIT_EXCEEDED
 MAX_CONCURRENT_READS = 8  # refreshes reading the database at once (the pool is shared)
 PING_INTERVAL = 5.0  # seconds of silence before the hub pings Redis
@@ -393,20 +392,20 @@ def _text(value: object) -> str:
 
 async def start(state: AppState) -> LiveHub:
     hub = LiveHub(state)
-    state.extras[EXTRAS_KEY] = hub
+    state.live_hub = hub
     await hub.start()
     return hub
 
 
 async def stop(state: AppState) -> None:
-    hub = state.extras.pop(EXTRAS_KEY, None)
-    if isinstance(hub, LiveHub):
+    hub, state.live_hub = state.live_hub, None
+    if hub is not None:
         await hub.stop()
     await publisher_for(state).aclose()
 
 
 def live_hub(state: AppState) -> LiveHub:
-    hub = state.extras.get(EXTRAS_KEY)
-    if not isinstance(hub, LiveHub):
+    hub = state.live_hub
+    if hub is None:
         raise LiveUnavailable("Live updates are not available on this server.")
     return hub

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -29,7 +28,6 @@ from server.ticketing.changes import InventoryChanged, OrderChanged
 log = structlog.get_logger("eventapi.live")
 
 PUBLISH_WINDOW = 0.005  # seconds; a burst within it becomes one message per channel
-EXTRAS_KEY = "live.publisher"
 
 
 class LivePublisher:
@@ -93,12 +91,8 @@ class LivePublisher:
 
 
 def publisher_for(state: AppState) -> LivePublisher:
-    """The state's publisher (the app's, or a job context's), created on first use."""
-    publisher: Any = state.extras.get(EXTRAS_KEY)
-    if publisher is None:
-        publisher = LivePublisher(state.redis)
-        state.extras[EXTRAS_KEY] = publisher
-    return publisher
+    """The state's publisher (the app's, or a job context's)."""
+    return state.live_publisher
 
 
 @handles(InventoryChanged)

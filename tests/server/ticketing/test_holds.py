@@ -150,19 +150,19 @@ async def test_an_order_redeems_a_hold_and_gives_back_to_it_while_active(
     ticket_type = await catalog.ticket_type(event, quantity=10)
     hold = await _hold(catalog, ticket_type.id, 5)
 
-    async with db.transaction() as session:
-        redeemed = await holds.redeem(
-            session,
-            token=hold.token,
-            inventory_id=hold.inventory_id,
-            quantity=3,
-            now=utcnow(),
-            field=["holdToken"],
+    async with db.transaction() as session:  # as an order redeems it (server.orders.booking)
+        held = await holds.HoldLedger.lock(session, [hold.token], utcnow())
+        stock = await inventory.StockLedger.lock(
+            session, demand={hold.inventory_id: 0}, capped_occurrences=[], now=utcnow()
         )
+        held.redeem(hold.token, inventory_id=hold.inventory_id, quantity=3)
+        stock.take([], redeemed=[(hold.inventory_id, 3)], fields={})
+        await held.apply(session)
+        await stock.apply(session)
     assert await _counts(db, ticket_type.id) == (0, 3, 2)
     async with db.transaction() as session:
         returned = await holds.unredeem(
-            session, hold_id=redeemed.id, inventory_id=hold.inventory_id, quantity=3, now=utcnow()
+            session, hold_id=hold.id, inventory_id=hold.inventory_id, quantity=3, now=utcnow()
         )
 
     assert returned is True
