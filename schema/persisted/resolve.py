@@ -102,7 +102,7 @@ class PersistedQueries:
         """The document an anonymous caller's request runs, if it can be known without
         I/O (the query sent, or a persisted hash this process remembers); else None."""
         try:
-            digest = requested_hash(params.extensions)
+            digest = requested_hash(params)
         except PersistedQueryError:
             return None
         if digest is None:
