@@ -214,13 +214,8 @@ async def test_requests_during_a_redis_outage_get_the_documented_answers(
     assert_graphql_unavailable(public_get, JSON)
     assert_graphql_unavailable(signed_in, JSON)
     assert venues_during == venues_before
-    for response in (qr, refresh, report):
+    for response in (qr, refresh, report, asset, live_page):  # every route is gated
         assert_rest_unavailable(response)
-    assert (asset.status_code, asset.json()["error"]["code"]) == (404, "NOT_FOUND")
-    assert (live_page.status_code, live_page.headers["content-type"]) == (
-        200,
-        "text/html; charset=utf-8",
-    )
     # Refused whole (the provider delivers it again), then applied once Redis is back.
     assert_rest_unavailable(paid_during)
     assert order_during == "pending"
