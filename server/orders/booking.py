@@ -233,7 +233,9 @@ class Booking:
             assert sale is not None
             try:
                 if r.hold_token:
+                    assert slot.buyer is not None
                     slot.hold = _active_hold(found.get(r.hold_token), self.now)
+                    # A waitlist offer is for the buyer it was made to.
                     await waitlist.check_offer_redeemer(
                         self.session,
                         hold_id=slot.hold.id,

@@ -282,7 +282,7 @@ async def _set_quantity(session: AsyncSession, ticket_type: TicketType, quantity
                 update(Inventory)
                 .where(Inventory.ticket_type_id == ticket_type.id)
                 .values(quantity=quantity)
-                .returning(Inventory.event_id, Inventory.occurrence_id)
+                .returning(Inventory.id, Inventory.event_id, Inventory.occurrence_id)
             )
             dates = rows.all()
     except IntegrityError:
@@ -297,12 +297,8 @@ async def _set_quantity(session: AsyncSession, ticket_type: TicketType, quantity
             field="quantity",
         ) from None
     if quantity > ticket_type.quantity:
-        for event_id, occurrence_id in dates:
+        for inventory_id, event_id, occurrence_id in sorted(dates):
             units_freed(session, event_id, occurrence_id, ticket_type.id)
-        rows = await session.scalars(
-            select(Inventory.id).where(Inventory.ticket_type_id == ticket_type.id)
-        )
-        for inventory_id in sorted(rows):
             await waitlist.keep_freed_units(
                 session,
                 inventory_id=inventory_id,
