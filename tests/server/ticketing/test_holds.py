@@ -157,7 +157,7 @@ async def test_an_order_redeems_a_hold_and_gives_back_to_it_while_active(
         )
         held.redeem(hold.token, inventory_id=hold.inventory_id, quantity=3)
         stock.take([], redeemed=[(hold.inventory_id, 3)], fields={})
-        await held.apply(session)
+        await held.apply(session, now=utcnow())
         await stock.apply(session)
     assert await _counts(db, ticket_type.id) == (0, 3, 2)
     async with db.transaction() as session:
