@@ -218,9 +218,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_params(
-    request: Request, state: AppState, actor: Actor | None
-) -> GraphQLParams:
+async def read_params(request: Request, state: AppState, actor: Actor | None) -> GraphQLParams:
     """The request's GraphQL parameters; `actor` (known before a multipart body is read,
     see `is_multipart`) decides whether an upload may be read at all."""
     if request.method == "GET":

@@ -424,13 +424,6 @@ class Booking:
                     continue
                 kind = sale.types[item.ticket_type_id]
                 at = ["items", str(n), "seatIds"]
-                await seats.check_seats(
-                    self.session,
-                    event_id=sale.event_id,
-                    seat_ids=item.seat_ids,
-                    sections=kind.sections,
-                    field=at,
-                )
                 if slot.hold is not None and slot.hold.ticket_type_id == kind.id:
                     await seats.reserve_held(
                         self.session,
