@@ -34,7 +34,7 @@ from schema.errors import format_error
 from schema.executor import Executor, Prepared
 from schema.persisted.errors import PersistedQueryError
 from schema.persisted.resolve import PersistedQueries
-from schema.persisted.response_cache import Candidate, PublicResponseCache
+from schema.persisted.response_cache import CachedResponse, Candidate, PublicResponseCache
 from server import metrics, unavailable
 from server.app_state import AppState
 from server.auth.actor import Actor
@@ -381,14 +381,7 @@ class GraphQLHTTPHandler:
                 shared = early[0]
                 cached = self.responses.answer(shared, admission.cached)
                 if cached is not None:
-                    self._observe(params.operation_name, "query", "cached", started)
-                    response = Response(
-                        cached.body,
-                        media_type=f"{media}; charset=utf-8",
-                        headers={"X-Cache": "HIT", "Age": str(cached.age)},
-                    )
-                    response.headers.update(rate.headers())
-                    return response
+                    return self._cache_hit(cached, media, rate, params, started)
             query = await self._resolve_query(params, state, actor)
             prepared = self.executor.prepare(query)
             op_type = self._check_operation(request, prepared, params)
@@ -429,14 +422,7 @@ class GraphQLHTTPHandler:
                 # Not asked in the gate's round trip (a document that took I/O to find).
                 cached = await self.responses.lookup(state, shared) if shared else None
                 if cached is not None:
-                    self._observe(params.operation_name, "query", "cached", started)
-                    response = Response(
-                        cached.body,
-                        media_type=f"{media}; charset=utf-8",
-                        headers={"X-Cache": "HIT", "Age": str(cached.age)},
-                    )
-                    response.headers.update(rate.headers())
-                    return response
+                    return self._cache_hit(cached, media, rate, params, started)
             context = Context(connection=request, state=state, actor=actor, request_id=request_id)
             result = await self.executor.execute(
                 prepared,
@@ -481,6 +467,23 @@ class GraphQLHTTPHandler:
                     secure=cookie.secure,
                     samesite=cookie.samesite,  # type: ignore[arg-type]
                 )
+        response.headers.update(rate.headers())
+        return response
+
+    def _cache_hit(
+        self,
+        cached: CachedResponse,
+        media: str,
+        rate: RateLimitStatus,
+        params: GraphQLParams,
+        started: float,
+    ) -> Response:
+        self._observe(params.operation_name, "query", "cached", started)
+        response = Response(
+            cached.body,
+            media_type=f"{media}; charset=utf-8",
+            headers={"X-Cache": "HIT", "Age": str(cached.age)},
+        )
         response.headers.update(rate.headers())
         return response
 
