@@ -41,6 +41,10 @@ class Context:
     # What the response was read from, for the public response cache (schema.persisted.tags)
     cache_tags: CacheTags = field(default_factory=CacheTags)
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init payload
+    # Units of the client IP's budget the request has already spent (the gate's one, for an
+    # anonymous HTTP request): they pay for as many sign-in attempts (server.auth.throttle).
+    prepaid_ip_units: int = 0
+    headers: dict[str, str] = field(default_factory=dict)  # added to the HTTP response
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     @property
@@ -54,6 +58,13 @@ class Context:
     @property
     def redis(self) -> Redis:
         return self.state.redis
+
+    def take_prepaid_ip_unit(self) -> bool:
+        """Whether a unit of the IP's budget already spent pays for one more attempt."""
+        if self.prepaid_ip_units <= 0:
+            return False
+        self.prepaid_ip_units -= 1
+        return True
 
     def loader(self, cls: type[L]) -> L:
         """The request's instance of a DataLoader class (created on first use)."""

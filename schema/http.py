@@ -423,7 +423,13 @@ class GraphQLHTTPHandler:
                 cached = await self.responses.lookup(state, shared) if shared else None
                 if cached is not None:
                     return self._cache_hit(cached, media, rate, params, started)
-            context = Context(connection=request, state=state, actor=actor, request_id=request_id)
+            context = Context(
+                connection=request,
+                state=state,
+                actor=actor,
+                request_id=request_id,
+                prepaid_ip_units=1 if actor.is_anonymous else 0,
+            )
             result = await self.executor.execute(
                 prepared,
                 context=context,
@@ -467,6 +473,7 @@ class GraphQLHTTPHandler:
                     secure=cookie.secure,
                     samesite=cookie.samesite,  # type: ignore[arg-type]
                 )
+            response.headers.update(context.headers)
         response.headers.update(rate.headers())
         return response
 

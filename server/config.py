@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(10, ge=4, le=16)
     cookie_secure: bool | None = None  # None: Secure unless plain-http development
     allowed_origins: list[str] = []  # browser origins allowed to use the refresh cookie
+    # Sign-in attempts per account (docs/identity.md): this many freely, then each further
+    # attempt waits for a lock that doubles from LOGIN_BACKOFF_BASE up to LOGIN_BACKOFF_MAX
+    # seconds; the count is forgotten after LOGIN_FAILURE_MEMORY quiet seconds.
+    login_free_attempts: int = Field(5, ge=1)
+    login_backoff_base: int = Field(1, ge=1)
+    login_backoff_max: int = Field(900, ge=1)
+    login_failure_memory: int = Field(43200, ge=1)
+    login_device_ttl: int = Field(365 * 86400, ge=0)  # how long a device stays known
 
     # Guards
     rate_limit_authenticated: int = Field(1000, gt=0)
@@ -107,6 +115,15 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @model_validator(mode="after")
+    def _login_backoff_is_bounded(self) -> Settings:
+        if self.login_backoff_base > self.login_backoff_max:
+            raise ValueError("LOGIN_BACKOFF_BASE may not exceed LOGIN_BACKOFF_MAX")
+        if self.login_failure_memory <= self.login_backoff_max:
+            # A count forgotten while its lock still runs would restart the doubling.
+            raise ValueError("LOGIN_FAILURE_MEMORY must exceed LOGIN_BACKOFF_MAX")
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:

@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     EXPIRED = "EXPIRED"
     ALREADY_CHECKED_IN = "ALREADY_CHECKED_IN"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 class DomainError(Exception):

@@ -32,7 +32,7 @@ from server.auth.authenticate import (
 from server.cache.scripts import LOOKUP_FUNCTION
 from server.cache.tagged import Lookup, tagged_cache
 from server.errors import Unauthenticated
-from server.ratelimit import RateLimitStatus, status_of
+from server.ratelimit import RateLimitStatus, status_of, window_key
 
 # KEYS: rate, fallback rate, credential state or '', last-used marker or '', cache entry
 # or '', cache seq or ''. ARGV: window ttl, revoked session marker, last-used ttl, cache
@@ -208,8 +208,7 @@ class Gate:
         return int(reply[0]), int(reply[3])
 
     def _window_key(self, key: str) -> str:
-        window = self.state.settings.rate_limit_window
-        return f"ratelimit:{key}:{int(time.time() // window)}"
+        return window_key(key, window=self.state.settings.rate_limit_window, now=time.time())
 
     def _status(self, count: int, *, anonymous: bool) -> RateLimitStatus:
         settings = self.state.settings

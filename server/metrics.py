@@ -44,6 +44,11 @@ unavailable_responses = Counter(
 rate_limited = Counter(
     "eventapi_rate_limited_total", "Requests refused by the rate limiter", ["kind"]
 )
+logins_refused = Counter(
+    "eventapi_logins_refused_total",
+    "Sign-in attempts refused before their password was checked",
+    ["reason"],  # ip_budget, locked
+)
 cache_requests = Counter(
     "eventapi_cache_requests_total", "Cache lookups by cache and result", ["cache", "result"]
 )

@@ -32,11 +32,15 @@ def status_of(count: int, *, limit: int, window: int, now: float) -> RateLimitSt
     return RateLimitStatus(limit, max(0, limit - count), reset, count <= limit)
 
 
+def window_key(key: str, *, window: int, now: float) -> str:
+    """The Redis counter of `key`'s budget in the window holding `now`."""
+    return f"ratelimit:{key}:{int(now // window)}"
+
+
 async def hit(redis: Redis, key: str, *, limit: int, window: int, now: float) -> RateLimitStatus:
     """Spend one unit of `key`'s budget (requests go through `server.gate`, which does
     this in the same round trip as authentication; this serves budgets of their own)."""
-    window_index = int(now // window)
-    redis_key = f"ratelimit:{key}:{window_index}"
+    redis_key = window_key(key, window=window, now=now)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.incr(redis_key)
         pipe.expire(redis_key, window + 60)

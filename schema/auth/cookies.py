@@ -3,6 +3,7 @@ from __future__ import annotations
 from schema.context import Context, CookieToSet
 from server.auth.csrf import cookie_request_allowed
 from server.auth.flows import REFRESH_COOKIE
+from server.auth.throttle import DEVICE_COOKIE
 from server.errors import Forbidden
 
 
@@ -19,6 +20,23 @@ def set_refresh_cookie(context: Context, token: str) -> None:
             REFRESH_COOKIE, token, context.settings.refresh_token_ttl, secure=_secure(context)
         )
     )
+
+
+def set_device_cookie(context: Context, token: str) -> None:
+    """The known-device token, sent back only to sign-ins (server.auth.throttle)."""
+    context.cookies.append(
+        CookieToSet(
+            DEVICE_COOKIE,
+            token,
+            context.settings.login_device_ttl,
+            path="/graphql",
+            secure=_secure(context),
+        )
+    )
+
+
+def read_device_cookie(context: Context) -> str | None:
+    return context.connection.cookies.get(DEVICE_COOKIE)
 
 
 def clear_refresh_cookie(context: Context) -> None:

@@ -2,13 +2,20 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.auth.cookies import clear_refresh_cookie, read_refresh_cookie, set_refresh_cookie
+from schema.auth.cookies import (
+    clear_refresh_cookie,
+    read_device_cookie,
+    read_refresh_cookie,
+    set_device_cookie,
+    set_refresh_cookie,
+)
 from schema.auth.types import AuthPayload, LoginInput, RegisterInput, User
 from schema.context import Context, Info
 from schema.errors import user_errors
 from server.auth import flows
 from server.auth.errors import InvalidRefreshToken
 from server.auth.flows import SignedIn
+from server.auth.throttle import TooManyAttempts
 from server.clock import utcnow
 from server.errors import DomainError, DomainErrors
 
@@ -20,6 +27,8 @@ def _client(context: Context) -> tuple[str | None, str | None]:
 
 def _payload(context: Context, signed_in: SignedIn) -> AuthPayload:
     set_refresh_cookie(context, signed_in.refresh_token)
+    if signed_in.device_token is not None:
+        set_device_cookie(context, signed_in.device_token)
     return AuthPayload(
         access_token=signed_in.access_token,
         expires_at=signed_in.expires_at,
@@ -55,13 +64,21 @@ class AuthMutations:
         try:
             signed_in = await flows.login(
                 ctx.db,
+                ctx.redis,
                 ctx.settings,
                 email=input.email,
                 password=input.password,
                 now=utcnow(),
                 user_agent=user_agent,
                 ip=ip,
+                device_token=read_device_cookie(ctx),
+                prepaid=ctx.take_prepaid_ip_unit(),
             )
+        except TooManyAttempts as refused:
+            ctx.headers["Retry-After"] = str(
+                max(refused.retry_after, int(ctx.headers.get("Retry-After", "0")))
+            )
+            return AuthPayload(errors=user_errors(refused), retry_after=refused.retry_after)
         except (DomainError, DomainErrors) as exc:
             return AuthPayload(errors=user_errors(exc))
         return _payload(ctx, signed_in)

@@ -37,6 +37,11 @@ class AuthPayload:
     expires_at: datetime | None = None
     user: User | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+    retry_after: int | None = strawberry.field(
+        default=None,
+        description="With a RATE_LIMITED error: seconds to wait before signing in again "
+        "(also sent as the Retry-After header).",
+    )
 
 
 @strawberry.input

@@ -4,11 +4,12 @@ REST `/auth/refresh` endpoint, so cookie, token and revocation handling exist on
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from redis.asyncio import Redis
 
+from server.auth import throttle
 from server.auth.authenticate import mark_sessions_revoked
 from server.auth.errors import InvalidRefreshToken
 from server.auth.models import User
@@ -33,6 +34,7 @@ class SignedIn:
     access_token: str
     expires_at: datetime
     refresh_token: str
+    device_token: str | None = None  # names this client as one that signed in (login only)
 
 
 def _signed_in(settings: Settings, user: User, issued: IssuedSession, now: datetime) -> SignedIn:
@@ -74,6 +76,7 @@ async def register(
 
 async def login(
     db: Database,
+    redis: Redis,
     settings: Settings,
     *,
     email: str,
@@ -81,7 +84,14 @@ async def login(
     now: datetime,
     user_agent: str | None,
     ip: str | None,
+    device_token: str | None = None,
+    prepaid: bool = False,
 ) -> SignedIn:
+    """Check a password and start a session. Every call is one attempt against the client
+    IP's budget (unless `prepaid`) and the account's backoff (`server.auth.throttle`)."""
+    attempt = await throttle.admit(
+        redis, settings, email=email, ip=ip, device_token=device_token, prepaid=prepaid
+    )
     async with db.transaction() as session:
         user = await authenticate_password(
             session, email=email, password=password, rounds=settings.bcrypt_rounds
@@ -94,7 +104,9 @@ async def login(
             user_agent=user_agent,
             ip=ip,
         )
-    return _signed_in(settings, user, issued, now)
+    await throttle.succeeded(redis, attempt)
+    signed_in = _signed_in(settings, user, issued, now)
+    return replace(signed_in, device_token=throttle.new_device_token(settings, attempt))
 
 
 async def refresh(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.emails import normalize_email, validate_email
 from server.auth.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -30,19 +30,7 @@ from server.auth.tokens import hash_token, new_refresh_token
 from server.errors import ValidationError, Validator
 from server.ids import new_id
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MAX_NAME_LENGTH = 200
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def validate_email(email: str, field: str = "email") -> str:
-    normalized = normalize_email(email)
-    if len(normalized) > 254 or not EMAIL_RE.match(normalized):
-        raise InvalidEmail(field=field)
-    return normalized
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +43,11 @@ async def register_user(
     session: AsyncSession, *, email: str, password: str, name: str, rounds: int
 ) -> User:
     checks = Validator()
-    normalized = normalize_email(email)
-    checks.check(
-        len(normalized) <= 254 and bool(EMAIL_RE.match(normalized)), "email", InvalidEmail.message
-    )
+    normalized = ""
+    try:
+        normalized = validate_email(email)
+    except InvalidEmail as invalid:
+        checks.add("email", invalid.message)
     checks.check(
         len(password) >= MIN_PASSWORD_LENGTH and len(password.encode()) <= MAX_PASSWORD_BYTES,
         "password",

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.emails import validate_email
 from server.auth.models import User
-from server.auth.service import validate_email
 from server.config import Settings
 from server.db import after_commit
 from server.errors import AccessError, DomainError, DomainErrors, Forbidden, ValidationError

@@ -30,7 +30,7 @@ import structlog
 from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError
 
-from server.auth.service import validate_email
+from server.auth.emails import validate_email
 from server.clock import utcnow
 from server.config import Settings
 from server.db import Database

@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.auth.emails import normalize_email
 from server.auth.models import User
-from server.auth.service import normalize_email
 from server.cache import InvalidateTags
 from server.db import after_commit
 from server.errors import AccessError, Forbidden, NotFound, Validator

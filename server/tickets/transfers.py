@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.auth.emails import validate_email
 from server.auth.models import User
-from server.auth.service import validate_email
 from server.errors import Forbidden, InvalidState, ValidationError
 from server.events.models import Event, EventOccurrence, EventStatus
 from server.ids import new_id

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.auth.emails import validate_email
 from server.auth.models import User
-from server.auth.service import validate_email
 from server.db import after_commit
 from server.errors import Forbidden, Unauthenticated, ValidationError
 from server.events.models import Event
