@@ -12,8 +12,22 @@ class EmailTaken(Conflict):
     message = "An account with this email already exists."
 
 
+class LookAlikeEmail(Conflict):
+    message = (
+        "An account with an email that looks the same (in letters of another script) "
+        "already exists."
+    )
+
+
 class InvalidEmail(ValidationError):
     message = "Enter a valid email address."
+
+
+class MixedScriptEmail(ValidationError):
+    message = (
+        "This address mixes letters of different scripts that look alike (such as Latin and "
+        "Cyrillic); enter it as your mail provider spells it."
+    )
 
 
 class WeakPassword(ValidationError):

@@ -12,13 +12,17 @@ from server.db import Base, IdMixin, TimestampMixin
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
 
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str] = mapped_column(String(254))  # canonical (server.auth.emails)
+    # Its UTS #39 skeleton, to find accounts that read alike. NULL only for an account
+    # whose address, once normalized, clashed with an older one's (migration 0960).
+    email_skeleton: Mapped[str | None] = mapped_column(String(1024))
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(100))
 
 
 # Emails are stored normalized, and unique regardless of case.
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+Index("ix_users_email_skeleton", User.email_skeleton)
 
 
 class Session(IdMixin, TimestampMixin, Base):

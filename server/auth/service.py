@@ -10,12 +10,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.emails import normalize_email, validate_email
+from server.auth.emails import (
+    email_skeleton,
+    mixed_script_lookalikes,
+    normalize_email,
+    validate_email,
+)
 from server.auth.errors import (
     EmailTaken,
     InvalidCredentials,
-    InvalidEmail,
     InvalidRefreshToken,
+    LookAlikeEmail,
     WeakPassword,
 )
 from server.auth.models import Session, User
@@ -46,7 +51,7 @@ async def register_user(
     normalized = ""
     try:
         normalized = validate_email(email)
-    except InvalidEmail as invalid:
+    except ValidationError as invalid:
         checks.add("email", invalid.message)
     checks.check(
         len(password) >= MIN_PASSWORD_LENGTH and len(password.encode()) <= MAX_PASSWORD_BYTES,
@@ -59,9 +64,12 @@ async def register_user(
     )
     checks.raise_if_any()
 
+    skeleton = email_skeleton(normalized)
+    await _refuse_look_alikes(session, normalized, skeleton)
     user = User(
         id=new_id(),
         email=normalized,
+        email_skeleton=skeleton,
         name=clean_name,
         password_hash=await hash_password(password, rounds),
     )
@@ -72,6 +80,19 @@ async def register_user(
     except IntegrityError:
         raise EmailTaken(field="email") from None
     return user
+
+
+async def _refuse_look_alikes(session: AsyncSession, email: str, skeleton: str) -> None:
+    """No account may read as another one written in other scripts. Registrations that
+    read alike wait for each other (a transaction lock on the skeleton), so two look-alikes
+    registering at once cannot both get through."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(skeleton, 0))))
+    others = await session.scalars(select(User.email).where(User.email_skeleton == skeleton))
+    for other in others:
+        if other == email:
+            raise EmailTaken(field="email")
+        if mixed_script_lookalikes(email, other):
+            raise LookAlikeEmail(field="email")
 
 
 async def authenticate_password(

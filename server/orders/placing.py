@@ -30,7 +30,7 @@ import structlog
 from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError
 
-from server.auth.emails import validate_email
+from server.auth.emails import normalize_email, validate_email
 from server.clock import utcnow
 from server.config import Settings
 from server.db import Database
@@ -199,6 +199,6 @@ def _shape(request: OrderRequest) -> tuple[object, ...]:
         ),
         (request.promo_code or "").strip().lower(),
         request.hold_token,
-        (request.buyer_email or "").strip().lower(),
+        normalize_email(request.buyer_email or ""),
         request.payment_provider,
     )

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.auth.emails import normalize_email
+from server.auth.emails import validate_email
 from server.auth.models import User
 from server.cache import InvalidateTags
 from server.db import after_commit
@@ -216,7 +216,7 @@ async def add_member(
     grant = await _authorize_locked(session, actor, organization_id, Permission.MEMBERS_WRITE)
     _may_assign(grant, role)
     user = await session.scalar(
-        select(User).where(func.lower(User.email) == normalize_email(email))
+        select(User).where(func.lower(User.email) == validate_email(email, "email"))
     )
     if user is None:
         raise UserNotFound(field="email")
