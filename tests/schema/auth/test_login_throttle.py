@@ -18,6 +18,7 @@ from tests.conftest import running_app
 from tests.server.test_ratelimit import ME, WINDOW, limited
 from tests.support import factories
 from tests.support.gql import GraphQLClient
+from tests.support.graphql_ws import connect, serve_in_process
 
 FIELDS = "accessToken user { id } retryAfter errors { field message code }"
 FREE = 3  # attempts before the backoff starts
@@ -252,3 +253,22 @@ async def test_failures_are_forgotten_after_a_quiet_period(
     ttl = await redis.ttl(account_key(settings, user.email))
     assert 0 < ttl <= settings.login_failure_memory
     assert settings.login_failure_memory > settings.login_backoff_max
+
+
+async def test_logins_over_the_websocket_spend_the_ip_budget_too(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(rate_limit_anonymous=20, rate_limit_window=WINDOW)
+    async with (
+        serve_in_process(settings) as server,
+        connect(server.url) as socket,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        before = await client.post("/graphql", json=ME)
+        pairs = [(f"nobody{i}@example.com", "wrong password") for i in range(3)]
+        answer = await (await socket.subscribe(logins(3), variables(pairs))).next()
+        after = await client.post("/graphql", json=ME)
+
+    assert codes(answer) == ["INVALID_CREDENTIALS"] * 3
+    spent = int(before.headers["ratelimit-remaining"]) - int(after.headers["ratelimit-remaining"])
+    assert spent == 3 + 1  # the three logins, and the second request itself
