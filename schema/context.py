@@ -13,6 +13,7 @@ from schema.persisted.tags import CacheTags
 from server.auth.actor import Actor
 from server.config import Settings
 from server.db import Database
+from server.replicas.positions import scope_of
 
 if TYPE_CHECKING:
     from server.app_state import AppState
@@ -46,6 +47,7 @@ class Context:
     prepaid_ip_units: int = 0
     headers: dict[str, str] = field(default_factory=dict)  # added to the HTTP response
     _loaders: dict[type, Any] = field(default_factory=dict)
+    _db: tuple[Actor, Database] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -53,7 +55,14 @@ class Context:
 
     @property
     def db(self) -> Database:
-        return self.state.db
+        """The request's view of the database: its transactions count as the caller's
+        writes, and its replica reads see them (read-your-writes, docs/replicas.md)."""
+        if self._db is None or self._db[0] is not self.actor:
+            view = self.state.db.for_caller(
+                scope_of(self.actor), on_replica_read=self.cache_tags.read_as_of
+            )
+            self._db = (self.actor, view)
+        return self._db[1]
 
     @property
     def redis(self) -> Redis:
@@ -78,6 +87,7 @@ class Context:
         """Forget cached loads: a WebSocket's context outlives one result, and each new
         subscription result must read current rows."""
         self._loaders.clear()
+        self._db = None
 
 
 Info = strawberry.Info[Context, None]

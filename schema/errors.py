@@ -80,26 +80,31 @@ async def run_boolean_mutation(info: Info, work: Callable[[AsyncSession], Awaita
         return await work(session)
 
 
-async def run_query(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async with info.context.db.read() as session:
-        return await work(session)
+async def run_query(
+    info: Info, work: Callable[[AsyncSession], Awaitable[T]], *, replica: bool = False
+) -> T:
+    """Run a query's read. `replica=True` for read-heavy work a streaming replica may
+    serve (listings, reports, seat maps): the caller still sees their own writes."""
+    return await info.context.db.run_read(work, replica=replica)
 
 
-async def run_query_or_none(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
+async def run_query_or_none(
+    info: Info, work: Callable[[AsyncSession], Awaitable[T]], *, replica: bool = False
+) -> T | None:
     """For single-object queries: a row that does not exist, or that the viewer may not
     see, reads as null (the same answer for both, so nothing leaks)."""
     try:
-        return await run_query(info, work)
+        return await run_query(info, work, replica=replica)
     except DomainError:
         return None
 
 
 async def run_query_or_empty(
-    info: Info, work: Callable[[AsyncSession], Awaitable[list[T]]]
+    info: Info, work: Callable[[AsyncSession], Awaitable[list[T]]], *, replica: bool = False
 ) -> list[T]:
     """For list queries about one parent: an invisible or missing parent reads as empty."""
     try:
-        return await run_query(info, work)
+        return await run_query(info, work, replica=replica)
     except DomainError:
         return []
 

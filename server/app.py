@@ -57,12 +57,9 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         assert settings.database_url and settings.redis_url
-        db = Database(
-            settings.database_url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-        )
+        db = Database.from_settings(settings)
         redis = Redis.from_url(settings.redis_url)
+        await db.start(redis)
         state = AppState(settings=settings, db=db, redis=redis)
         # Not arq's create_pool, which gives up (and so ends the app) when Redis is down:
         # the app starts anyway, answers 503 until Redis is reachable, then serves.

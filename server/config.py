@@ -11,10 +11,10 @@ import hmac
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 WEAK_SECRETS = {"", "secret", "changeme", "change-me", "dev", "development", "test"}
 MIN_SECRET_LENGTH = 32
@@ -29,6 +29,15 @@ class Settings(BaseSettings):
 
     # Where things live
     database_url: str | None = None
+    # Streaming replicas for read-heavy work (docs/replicas.md): a JSON list or commas.
+    database_replica_urls: Annotated[list[str], NoDecode] = []
+    # Seconds a replica may trail the primary and still serve reads.
+    replica_max_lag: float = Field(5.0, gt=0)
+    replica_poll_interval: float = Field(0.5, gt=0, le=10)  # seconds between lag checks
+    # DATABASE_URL (and the replica URLs) go through a transaction-pooling proxy (PgBouncer
+    # with pool_mode = transaction): no statement may outlive its transaction, so the
+    # driver's named, cached prepared statements are turned off (docs/replicas.md).
+    database_transaction_pooling: bool = False
     redis_url: str | None = None
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
@@ -115,6 +124,18 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _replica_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _login_backoff_is_bounded(self) -> Settings:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from redis.asyncio.client import Pipeline
 
 from server.app_state import AppState
 from server.db import Database
@@ -27,6 +28,7 @@ HANDLER_MODULES: list[str] = [
     "server.live.publisher",
     "server.waitlist.jobs",
     "server.analytics.live",
+    "server.replicas.positions",
 ]
 
 Handler = Callable[[AppState, list[Any]], Awaitable[None]]
@@ -39,6 +41,27 @@ def handles(effect_type: type) -> Callable[[Handler], Handler]:
 
     def register(fn: Handler) -> Handler:
         registered = _handlers.setdefault(effect_type, [])
+        if fn not in registered:
+            registered.append(fn)
+        return fn
+
+    return register
+
+
+# Steps that only send Redis commands share one pipeline per commit: one round trip for all
+# of them (the outbox nudge, the read-your-writes marks). A step queues its commands and
+# may return a follow-up, which receives the replies to exactly those commands.
+FollowUp = Callable[[list[Any]], Awaitable[None]]
+PipelineStep = Callable[[AppState, list[Any], Pipeline], FollowUp | None]
+_pipelined: dict[type, list[PipelineStep]] = {}
+
+
+def in_pipeline(effect_type: type) -> Callable[[PipelineStep], PipelineStep]:
+    """Register an after-commit step that queues Redis commands on the commit's pipeline
+    (it must not await anything itself)."""
+
+    def register(fn: PipelineStep) -> PipelineStep:
+        registered = _pipelined.setdefault(effect_type, [])
         if fn not in registered:
             registered.append(fn)
         return fn
@@ -102,12 +125,44 @@ class EffectRunner:
                 log.exception("after-rollback effect failed", effect=effect_type.__name__)
 
     async def __call__(self, effects: list[object]) -> None:
-        for effect_type, batch in _grouped(effects).items():
+        grouped = _grouped(effects)
+        await self._run_pipelined(grouped)
+        for effect_type, batch in grouped.items():
             for handler in _handlers.get(effect_type, ()):
                 try:
                     await handler(self.state, batch)
                 except Exception:
                     log.exception("after-commit effect failed", effect=effect_type.__name__)
+
+    async def _run_pipelined(self, grouped: dict[type, list[Any]]) -> None:
+        steps = [
+            (step, effect_type, batch)
+            for effect_type, batch in grouped.items()
+            for step in _pipelined.get(effect_type, ())
+        ]
+        if not steps:
+            return
+        pipe = self.state.redis.pipeline(transaction=False)
+        follow_ups: list[tuple[FollowUp, int, int, type]] = []
+        for step, effect_type, batch in steps:
+            start = len(pipe.command_stack)
+            follow_up = step(self.state, batch, pipe)
+            if follow_up is not None:
+                follow_ups.append((follow_up, start, len(pipe.command_stack), effect_type))
+        if not pipe.command_stack:
+            return
+        try:
+            replies = await pipe.execute(raise_on_error=False)
+        except Exception:
+            log.exception("after-commit pipeline failed", effects=[t.__name__ for t in grouped])
+            return
+        finally:
+            await pipe.reset()
+        for follow_up, start, end, effect_type in follow_ups:
+            try:
+                await follow_up(replies[start:end])
+            except Exception:
+                log.exception("after-commit effect failed", effect=effect_type.__name__)
 
 
 def _grouped(effects: list[object]) -> dict[type, list[Any]]:

@@ -93,6 +93,16 @@ class EmbeddedPostgres:
         self._initdb()
         self._own_data()
         self._clear_stale()
+        self._launch()
+        self._wait_ready()
+        self._ensure_database()
+        log.info("embedded postgres ready", pgdata=str(self.pgdata), pid=self.pid)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def _launch(self) -> None:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self._chown(self.socket_dir)
         settings = {
@@ -113,9 +123,6 @@ class EmbeddedPostgres:
         logfile = (self.pgdata.parent / "postgres.log").open("ab")
         self._chown(self.pgdata.parent / "postgres.log")
         self.process = self._spawn(args, logfile, signal.SIGINT)
-        self._wait_ready()
-        self._ensure_database()
-        log.info("embedded postgres ready", pgdata=str(self.pgdata), pid=self.process.pid)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -228,7 +235,9 @@ class EmbeddedPostgres:
             preexec_fn=lambda: _die_with_parent(death_signal),
         )
 
-    def _wait_ready(self, timeout: float = 60) -> None:
+    def _wait_ready(self, timeout: float = 60, states: tuple[str, ...] = ("ready",)) -> None:
+        """Until the postmaster reports one of `states` ("standby": a hot standby that
+        accepts read-only connections)."""
         assert self.process is not None
         deadline = time.monotonic() + timeout
         pidfile = self.pgdata / "postmaster.pid"
@@ -241,7 +250,7 @@ class EmbeddedPostgres:
                 )
             try:
                 lines = pidfile.read_text().splitlines()
-                if len(lines) >= 8 and lines[7].strip() == "ready":
+                if len(lines) >= 8 and lines[7].strip() in states:
                     return
             except OSError:
                 pass

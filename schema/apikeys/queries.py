@@ -15,6 +15,8 @@ class ApiKeyQueries:
     async def api_keys(self, info: Info, organization_id: strawberry.ID) -> list[ApiKey]:
         org_id = require_id(organization_id, "organizationId")
         keys = await run_query(
-            info, lambda s: list_api_keys(s, actor=info.context.actor, organization_id=org_id)
+            info,
+            lambda s: list_api_keys(s, actor=info.context.actor, organization_id=org_id),
+            replica=True,
         )
         return [ApiKey.from_model(k) for k in keys]

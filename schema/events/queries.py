@@ -76,6 +76,7 @@ async def organization_events(
             first=DEFAULT_PAGE if first is None else first,
             after=after_id,
         ),
+        replica=True,
     )
     return _connection(page, lambda r: encode_cursor(r.id))
 
@@ -98,6 +99,7 @@ class EventQueries:
             lambda s: get_event(
                 s, actor=info.context.actor, cache=cache, event_id=event_id, slug=slug
             ),
+            replica=True,
         )
         if bundle is None:
             return None
@@ -126,5 +128,6 @@ class EventQueries:
                 first=DEFAULT_PAGE if first is None else first,
                 after=cursor,
             ),
+            replica=True,
         )
         return _connection(page, _public_cursor)

@@ -31,6 +31,6 @@ class OrderQueries:
         after_id = require_id(after, "after") if after else None
         actor = info.context.actor
         orders = await run_query(
-            info, lambda s: list_my_orders(s, actor=actor, first=size, after=after_id)
+            info, lambda s: list_my_orders(s, actor=actor, first=size, after=after_id), replica=True
         )
         return [Order.from_model(o) for o in orders]

@@ -19,5 +19,6 @@ class TrustedDocumentQueries:
         documents = await run_query(
             info,
             lambda s: list_trusted_documents(s, actor=info.context.actor, organization_id=org_id),
+            replica=True,
         )
         return [TrustedDocument.from_model(d) for d in documents]

@@ -135,7 +135,12 @@ class PublicResponseCache:
                 return False
         try:
             return await tagged_cache(state).store(
-                CACHE_NAME, candidate.key, body, tags.tags, since=candidate.since, ttl=ttl
+                CACHE_NAME,
+                candidate.key,
+                body,
+                tags.tags,
+                since=tags.since(candidate.since),
+                ttl=ttl,
             )
         except RedisError:
             log.warning("response cache store failed", exc_info=True)

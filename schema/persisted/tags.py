@@ -10,7 +10,11 @@ field that says nothing makes the response uncacheable: safe by default.
 Data that changes with the clock rather than with a commit (a price tier that starts at
 noon, sales that end tonight) cannot be invalidated by a tag: a resolver that shows such
 data calls `info.context.cache_tags.expires_at(moment)`, and the response is kept no
-longer than that."""
+longer than that.
+
+A response read (partly) from a streaming replica records the replica's position
+(`read_as_of`): it is stored only if none of its tags changed after that position, since
+the replica may not have had such a change yet."""
 
 from __future__ import annotations
 
@@ -32,13 +36,14 @@ class _Info(Protocol):
 
 
 class CacheTags:
-    __slots__ = ("covered", "deadline", "refused", "tags")
+    __slots__ = ("as_of", "covered", "deadline", "refused", "tags")
 
     def __init__(self) -> None:
         self.tags: set[str] = set()
         self.covered: set[str | int] = set()  # root response keys whose resolver tagged
         self.refused = False
         self.deadline: float | None = None  # epoch seconds after which it must not be served
+        self.as_of: int | None = None  # the oldest replica position read from (write clock)
 
     def add(self, info: _Info, *tags: str) -> None:
         self.tags.update(tags)
@@ -51,6 +56,13 @@ class CacheTags:
     def expires_at(self, moment: datetime) -> None:
         at = moment.timestamp()
         self.deadline = at if self.deadline is None else min(self.deadline, at)
+
+    def read_as_of(self, position: int) -> None:
+        self.as_of = position if self.as_of is None else min(self.as_of, position)
+
+    def since(self, lookup_since: int) -> int:
+        """The cache sequence number a store must check the tags against."""
+        return lookup_since if self.as_of is None else min(lookup_since, self.as_of)
 
     def allow(self, root_keys: set[str]) -> bool:
         """Whether a response with these root keys (`__typename` ones excluded) may be

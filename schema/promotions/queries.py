@@ -25,5 +25,6 @@ class PromotionQueries:
             lambda s: list_promotions(
                 s, actor=info.context.actor, organization_id=org, event_id=event
             ),
+            replica=True,
         )
         return [Promotion.from_model(row) for row in rows]

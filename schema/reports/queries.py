@@ -26,6 +26,6 @@ class ReportQueries:
     async def reports(self, info: Info, event_id: strawberry.ID) -> list[Report]:
         event = require_id(event_id, "eventId")
         rows = await run_query(
-            info, lambda s: list_reports(s, actor=info.context.actor, event_id=event)
+            info, lambda s: list_reports(s, actor=info.context.actor, event_id=event), replica=True
         )
         return [Report.from_model(r) for r in rows]

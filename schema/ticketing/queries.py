@@ -32,6 +32,7 @@ class TicketingQueries:
                 hold_token=hold_token,
                 now=utcnow(),
             ),
+            replica=True,
         )
         return [Availability.from_row(r) for r in rows]
 
@@ -47,5 +48,6 @@ class TicketingQueries:
             lambda s: seat_states(
                 s, actor=info.context.actor, occurrence_id=occurrence, section=section, now=utcnow()
             ),
+            replica=True,
         )
         return [SeatAvailability.from_row(r) for r in rows]

@@ -17,5 +17,7 @@ class TicketQueries:
         permission_classes=[IsUser],
     )
     async def my_tickets(self, info: Info) -> list[Ticket]:
-        rows = await run_query(info, lambda s: my_tickets(s, actor=info.context.actor))
+        rows = await run_query(
+            info, lambda s: my_tickets(s, actor=info.context.actor), replica=True
+        )
         return [Ticket.from_model(r) for r in rows]

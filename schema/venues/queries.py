@@ -18,6 +18,7 @@ class VenueQueries:
         rows = await run_query(
             info,
             lambda s: service.list_venues(s, actor=info.context.actor, organization_id=org_id),
+            replica=True,
         )
         return [Venue.from_model(v) for v in rows]
 
@@ -30,5 +31,6 @@ class VenueQueries:
         found = await run_query_or_none(
             info,
             lambda s: service.get_seatmap(s, actor=info.context.actor, seatmap_id=seatmap_id),
+            replica=True,
         )
         return Seatmap.of_venue(found) if found else None

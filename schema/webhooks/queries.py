@@ -15,6 +15,8 @@ class WebhookQueries:
     async def webhooks(self, info: Info, organization_id: strawberry.ID) -> list[Webhook]:
         org_id = require_id(organization_id, "organizationId")
         endpoints = await run_query(
-            info, lambda s: list_webhooks(s, actor=info.context.actor, organization_id=org_id)
+            info,
+            lambda s: list_webhooks(s, actor=info.context.actor, organization_id=org_id),
+            replica=True,
         )
         return [Webhook.from_model(e) for e in endpoints]

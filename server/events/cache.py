@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cache import InvalidateTags, TaggedCache
-from server.db import after_commit
+from server.db import after_commit, replica_position
 from server.events.reads import event_id_by_slug, load_bundle
 from server.events.records import EventBundle
 
@@ -66,10 +66,11 @@ async def event_bundle(
     bundle = await load_bundle(session, event_id)
     if bundle is not None and cache is not None and found is not None:
         tags = [event_tag(event_id), organization_tag(bundle.event.organization_id)]
+        # Read from a replica: only changes it had replayed can be trusted to be in it.
+        as_of = replica_position(session)
+        since = found.since if as_of is None else min(found.since, as_of)
         try:
-            await cache.store(
-                BUNDLE_CACHE, key, bundle.dumps(), tags, since=found.since, ttl=BUNDLE_TTL
-            )
+            await cache.store(BUNDLE_CACHE, key, bundle.dumps(), tags, since=since, ttl=BUNDLE_TTL)
         except RedisError:
             log.warning("event cache store failed", exc_info=True)
     return bundle

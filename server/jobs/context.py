@@ -62,10 +62,11 @@ class WorkerResources:
                 options["retry_on_error"],
             )
             queue = await create_pool(queue_settings)
-            db = Database(
-                settings.database_url, pool_size=concurrency, max_overflow=concurrency * 3
+            db = Database.from_settings(
+                settings, pool_size=concurrency, max_overflow=concurrency * 3
             )
             redis = Redis.from_url(settings.redis_url, **options)
+            await db.start(redis)
             state = AppState(settings=settings, db=db, redis=redis, queue=queue)
             EffectRunner(state).install(db)
             self._state = state

@@ -16,18 +16,19 @@ import uuid
 from dataclasses import dataclass
 
 import structlog
+from redis.asyncio.client import Pipeline
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.app_state import AppState
 from server.clock import utcnow
 from server.db import EFFECTS_KEY
-from server.effects import handles
+from server.effects import FollowUp, in_pipeline
 from server.jobs import metrics, queues
 from server.jobs.consumers import ConsumerContext, consumer_name, consumers_for
 from server.jobs.context import JobContext
 from server.jobs.dead_letters import record_dead_letter
-from server.jobs.enqueue import coalesced_job_started, enqueue_coalesced
+from server.jobs.enqueue import coalesced_job_started, enqueue_coalesced_in
 from server.jobs.registry import cron, task
 from server.outbox.models import OutboxEvent
 from server.outbox.service import OutboxAppended
@@ -158,7 +159,10 @@ async def dispatch_outbox_sweep(ctx: JobContext) -> None:
     await dispatch_outbox(ctx.state)
 
 
-@handles(OutboxAppended)
-async def _nudge_dispatcher(state: AppState, effects: list[OutboxAppended]) -> None:
-    if state.queue is not None:
-        await enqueue_coalesced(state.queue, dispatch_outbox_job, key=COALESCE_KEY)
+@in_pipeline(OutboxAppended)
+def _nudge_dispatcher(
+    state: AppState, effects: list[OutboxAppended], pipe: Pipeline
+) -> FollowUp | None:
+    if state.queue is None:
+        return None
+    return enqueue_coalesced_in(pipe, state.queue, dispatch_outbox_job, key=COALESCE_KEY)

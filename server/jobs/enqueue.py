@@ -10,11 +10,12 @@ from typing import Any
 import structlog
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.app_state import AppState
 from server.db import after_commit
-from server.effects import handles
+from server.effects import FollowUp, handles
 from server.jobs.registry import TaskFunction, spec_for
 
 log = structlog.get_logger("eventapi.jobs")
@@ -93,6 +94,26 @@ async def enqueue_coalesced(queue: ArqRedis, fn: TaskFunction, *args: Any, key: 
     except Exception:
         await queue.delete(_flag(key))
         raise
+
+
+def enqueue_coalesced_in(
+    pipe: Pipeline, queue: ArqRedis, fn: TaskFunction, *args: Any, key: str
+) -> FollowUp:
+    """`enqueue_coalesced` for an after-commit pipeline step (server.effects.in_pipeline):
+    the flag is set with the commit's other Redis commands, in the same round trip; the
+    returned follow-up enqueues the job only if this nudge was the one that set it."""
+    pipe.set(_flag(key), b"1", nx=True, ex=COALESCE_TTL)
+
+    async def enqueue_if_first(replies: list[Any]) -> None:
+        if replies[0] is not True:
+            return
+        try:
+            await enqueue(queue, fn, *args)
+        except Exception:
+            await queue.delete(_flag(key))
+            raise
+
+    return enqueue_if_first
 
 
 async def coalesced_job_started(redis: Redis, key: str) -> None:

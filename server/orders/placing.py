@@ -44,6 +44,7 @@ from server.orders.requests import OrderRequest, PlacedOrder
 from server.orders.soldout import SoldOutNotes
 from server.payments.base import PaymentProvider
 from server.payments.registry import get_provider
+from server.replicas.positions import note_callers
 from server.ticketing.errors import SoldOut
 
 log = structlog.get_logger("eventapi.orders.placing")
@@ -168,6 +169,7 @@ class OrderDesk:
         waiting = [s for s in slots if s.open]
         if waiting:
             async with self.db.transaction() as session:
+                note_callers(session, (s.request.actor for s in waiting))
                 booking = Booking(session, self.settings, self.sold_out, noted, utcnow())
                 await booking.book(waiting)
         outcomes: list[Booked | BaseException] = []

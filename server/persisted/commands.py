@@ -73,7 +73,7 @@ async def _register(
     out: IO[str],
 ) -> int:
     assert settings.database_url and settings.redis_url
-    db = Database(settings.database_url, pool_size=1, max_overflow=0)
+    db = Database.from_settings(settings, pool_size=1, max_overflow=0)
     redis = Redis.from_url(settings.redis_url)
     # The effect runner invalidates the cached lookups once the registration commits.
     EffectRunner(AppState(settings=settings, db=db, redis=redis)).install(db)
@@ -113,7 +113,7 @@ def _manifest_path(field: list[str] | None, documents: list[tuple[str, str]]) ->
 
 async def _list(settings: Settings, organization_id: uuid.UUID, out: IO[str]) -> int:
     assert settings.database_url
-    db = Database(settings.database_url, pool_size=1, max_overflow=0)
+    db = Database.from_settings(settings, pool_size=1, max_overflow=0)
     try:
         async with db.read() as session:
             for row in await registered_documents(session, organization_id=organization_id):

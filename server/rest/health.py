@@ -1,5 +1,9 @@
 """`/health` (database, Redis and job queue; 200 or 503), `/health/live` (the process
-answers) and `/health/ready` (database and Redis: what a load balancer should ask)."""
+answers) and `/health/ready` (database and Redis: what a load balancer should ask).
+
+`/health` also lists the streaming replicas with their state (`ok`, `lagging`, `down`)
+and lag. A replica that is down or late never makes the instance unhealthy: its reads go
+to the primary."""
 
 from __future__ import annotations
 
@@ -46,9 +50,10 @@ async def health(request: Request) -> JSONResponse:
     )
     checks = {"database": database, "redis": redis, "queue": queue}
     ok = all(c["ok"] for c in checks.values())
-    return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
-    )
+    body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+    if state.db.replicas is not None:
+        body["replicas"] = state.db.replicas.describe()
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 async def ready(request: Request) -> JSONResponse:

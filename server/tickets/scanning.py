@@ -9,6 +9,7 @@ from server.clock import utcnow
 from server.config import Settings
 from server.db import Database
 from server.groupcommit import GroupCommit
+from server.replicas.positions import note_callers
 from server.tickets.checkin import CheckInResult, Outcome, Scan, check_in_many
 
 GATE = "gate"  # one queue: scans of different events share batches too
@@ -30,6 +31,7 @@ class CheckInDesk:
 
     async def _run(self, _: str, scans: list[Scan]) -> list[CheckInResult | BaseException]:
         async with self.db.transaction() as session:
+            note_callers(session, (scan.actor for scan in scans))
             outcomes: list[Outcome] = await check_in_many(
                 session, scans, signing_key=self.settings.ticket_signing_key, now=utcnow()
             )
