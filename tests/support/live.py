@@ -17,6 +17,15 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def debian_binary(name: str) -> str | None:
+    """A program from a Debian package (nginx, pgbouncer live in /usr/sbin, which is not on
+    every user's PATH), or None when it is not installed."""
+    import shutil
+
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
