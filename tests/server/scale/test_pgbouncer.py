@@ -41,7 +41,9 @@ def bouncer(
     primary: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PgBouncer]:
     directory: Path = tmp_path_factory.mktemp("pgbouncer")
-    with pgbouncer(primary, directory, default_pool_size=str(SERVER_CONNECTIONS)) as running:
+    # No reserve pool: every transaction shares the same few server connections.
+    pool = {"default_pool_size": str(SERVER_CONNECTIONS), "reserve_pool_size": "0"}
+    with pgbouncer(primary, directory, **pool) as running:
         yield running
 
 
