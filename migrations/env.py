@@ -8,6 +8,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from server.migrate import comparison_filters
 from server.models import Base
 
 config = context.config
@@ -30,18 +31,13 @@ def _url() -> str:
     return url
 
 
-def _include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    return True
-
-
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
-        include_object=_include_object,
+        # Monthly partitions are made by the migrations and the maintenance job.
+        **comparison_filters(target_metadata),
         transaction_per_migration=True,
     )
     with context.begin_transaction():

@@ -3,6 +3,7 @@ and ids sort by creation time, which cursor pagination relies on."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import uuid
@@ -25,6 +26,18 @@ def new_id() -> uuid.UUID:
     _last[0] = ms
     rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (_last[1] << 64) | (0b10 << 62) | rand_b)
+
+
+def derived_id(anchor: uuid.UUID, key: bytes) -> uuid.UUID:
+    """A UUIDv7 of the same millisecond as `anchor` whose random bits are a hash of
+    (`anchor`, `key`): the same pair always gives the same id, so a second insert of
+    it conflicts on the primary key, and the row sorts (and is partitioned) with the
+    anchor's."""
+    digest = int.from_bytes(hashlib.sha256(anchor.bytes + key).digest()[:10], "big")
+    ms = anchor.int >> 80
+    rand_a = (digest >> 62) & 0x0FFF
+    rand_b = digest & ((1 << 62) - 1)
+    return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
 
 
 def parse_uuid(value: object) -> uuid.UUID | None:

@@ -13,7 +13,7 @@ from schema.loaders import ContextLoader
 from schema.tickets import types
 from server.events.reads import any_of
 from server.tickets.access import viewer_of
-from server.tickets.models import CheckIn, Ticket
+from server.tickets.models import ISSUE_ORDER, CheckIn, Ticket
 
 
 class TicketsByOrderLoader(ContextLoader[uuid.UUID, list[types.Ticket]]):
@@ -25,9 +25,7 @@ class TicketsByOrderLoader(ContextLoader[uuid.UUID, list[types.Ticket]]):
         async with self.context.db.read() as session:
             viewer = await viewer_of(session, self.context.actor)
             rows = await session.scalars(
-                select(Ticket)
-                .where(any_of(Ticket.order_id, keys))
-                .order_by(Ticket.issued_at, Ticket.id)
+                select(Ticket).where(any_of(Ticket.order_id, keys)).order_by(*ISSUE_ORDER)
             )
             grouped: dict[uuid.UUID, list[types.Ticket]] = {k: [] for k in keys}
             for row in rows:

@@ -10,6 +10,7 @@ TASK_MODULES: list[str] = [
     "server.reports.jobs",
     "server.waitlist.jobs",
     "server.analytics.live",
+    "server.partitions",
 ]
 
 

@@ -55,7 +55,10 @@ class RefundStatus(StrEnum):
 
 class Order(IdMixin, TimestampMixin, Base):
     """Money is integer minor units in `currency`. `total = subtotal - discount + fees`,
-    computed by server.orders.pricing only, and stored."""
+    computed by server.orders.pricing only, and stored.
+
+    Partitioned by month of `id` (a UUIDv7, so of creation; docs/partitioning.md): a
+    lookup by id reads one partition, and `id` stays the only key."""
 
     __tablename__ = "orders"
     __table_args__ = (
@@ -72,6 +75,7 @@ class Order(IdMixin, TimestampMixin, Base):
             "AND refunded_minor >= 0 AND refunded_minor <= total_minor",
             name="money",
         ),
+        {"postgresql_partition_by": "RANGE (id)"},
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(

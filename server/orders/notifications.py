@@ -31,7 +31,7 @@ from server.orders.models import Order, OrderItem
 from server.outbox.models import OutboxEvent
 from server.ticketing.models import TicketType
 from server.tickets.images import qr_png
-from server.tickets.models import Ticket
+from server.tickets.models import ISSUE_ORDER, Ticket
 from server.venues.models import Venue
 
 
@@ -71,9 +71,7 @@ async def mail_confirmation(ctx: JobContext, order_id: str) -> str | None:
         }
         tickets = (
             await session.scalars(
-                select(Ticket)
-                .where(Ticket.order_id == order.id)
-                .order_by(Ticket.issued_at, Ticket.id)
+                select(Ticket).where(Ticket.order_id == order.id).order_by(*ISSUE_ORDER)
             )
         ).all()
         occurrence = await session.get(EventOccurrence, order.occurrence_id)

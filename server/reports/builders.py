@@ -36,7 +36,8 @@ ATTENDEES = text(
     JOIN ticket_types AS tt ON tt.id = t.ticket_type_id
     JOIN event_occurrences AS occ ON occ.id = t.occurrence_id
     LEFT JOIN event_seats AS s ON s.id = t.event_seat_id
-    WHERE t.event_id = :event ORDER BY occ.starts_at, tt.name, t.id
+    WHERE t.event_id = :event
+    ORDER BY occ.starts_at, tt.name, t.issued_at, t.order_item_id, t.position, t.id
     """
 )
 SUMMARY = text(

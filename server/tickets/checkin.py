@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Text, any_, bindparam, delete, select, text, update
+from sqlalchemy import ARRAY, Text, Uuid, any_, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -89,9 +89,12 @@ async def check_in_many(
         except REFUSALS as error:
             outcomes[n] = error
     codes = sorted({scans[n].qr_code.strip() for n in claims})
+    ids = sorted({c.ticket_id for c in claims.values()})
     found = {
         ticket.qr_payload: (ticket, status)
-        for ticket, status in (await session.execute(FIND_BY_CODES, {"codes": codes})).all()
+        for ticket, status in (
+            await session.execute(FIND_BY_CODES, {"ids": ids, "codes": codes})
+        ).all()
     }
     grants: dict[tuple[object, uuid.UUID], Grant | BaseException] = {}
     admitted: list[tuple[int, CheckIn]] = []
@@ -278,10 +281,15 @@ ADMITTED_COLUMNS = (
     "scanned_by_user_id",
     "scanned_by_api_key_id",
 )
+# By the ids the signed codes name (their partitions, the primary key) and the whole codes,
+# which only those tickets carry.
 FIND_BY_CODES = (
     select(Ticket, Event.status)
     .join(Event, Event.id == Ticket.event_id)
-    .where(Ticket.qr_payload == any_(bindparam("codes", type_=ARRAY(Text))))
+    .where(
+        Ticket.id == any_(bindparam("ids", type_=ARRAY(Uuid))),
+        Ticket.qr_payload == any_(bindparam("codes", type_=ARRAY(Text))),
+    )
 )
 
 

@@ -35,27 +35,23 @@ class TransferStatus(StrEnum):
 
 class Ticket(IdMixin, TimestampMixin, Base):
     """One admission to one occurrence. `qr_payload` is the signed code printed on the
-    ticket (server.tickets.qr); it never changes, so a transfer retires this row
-    (TRANSFERRED) and issues a new one to the recipient (`transferred_from_id`).
+    ticket (server.tickets.qr); it embeds the ticket's id, so no two tickets share one. It
+    never changes, so a transfer retires this row (TRANSFERRED) and issues a new one to the
+    recipient (`transferred_from_id`).
 
-    `position` numbers the admissions of an order item; the partial unique index on
-    (order_item_id, position) lets an order's tickets be issued once, whatever calls
-    `issue_tickets` twice."""
+    Partitioned by month of `id` (docs/partitioning.md), which only a unique key holding
+    `id` can span. `position` numbers the admissions of an order item, and an admission's
+    ticket id is derived from the order and (item, position) (`admission_id`), so the
+    primary key lets an order's tickets be issued once, whatever calls `issue_tickets`
+    twice; and they share their order's partition."""
 
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("uq_tickets_qr_payload", "qr_payload", unique=True),
-        Index(
-            "uq_tickets_order_item_id_position",
-            "order_item_id",
-            "position",
-            unique=True,
-            postgresql_where=text("transferred_from_id IS NULL"),
-        ),
         Index("ix_tickets_order_id", "order_id"),
         Index("ix_tickets_holder_user_id", "holder_user_id"),
         Index("ix_tickets_occurrence_id_status", "occurrence_id", "status"),
         CheckConstraint("position >= 0", name="position_not_negative"),
+        {"postgresql_partition_by": "RANGE (id)"},
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
@@ -92,6 +88,10 @@ class Ticket(IdMixin, TimestampMixin, Base):
     used_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
 
+
+# The order tickets were issued in (an admission's id is derived, so it does not sort by
+# issue as a fresh id does): by time, order item and position.
+ISSUE_ORDER = (Ticket.issued_at, Ticket.order_item_id, Ticket.position, Ticket.id)
 
 # Guest tickets are found by their holder's email, whatever its case.
 Index("ix_tickets_holder_email_lower", func.lower(Ticket.holder_email))

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.events.models import EventOccurrence
-from server.ids import new_id
+from server.ids import derived_id
 from server.orders.models import Order, OrderItem
 from server.tickets import keys, qr
 from server.tickets.access import Viewer, held_by, viewer_of
 from server.tickets.errors import TicketNotFound
-from server.tickets.models import Ticket, TicketStatus, TicketTransfer, TransferStatus
+from server.tickets.models import ISSUE_ORDER, Ticket, TicketStatus, TicketTransfer, TransferStatus
 
 
 def new_ticket(
@@ -62,9 +62,16 @@ def new_ticket(
     )
 
 
+def admission_id(order_id: uuid.UUID, order_item_id: uuid.UUID, position: int) -> uuid.UUID:
+    """The id of the ticket first issued for admission `position` of an order item: the
+    same whoever issues it (a second issue conflicts on the primary key), in the order's
+    month (the order's partition, docs/partitioning.md)."""
+    return derived_id(order_id, order_item_id.bytes + position.to_bytes(4, "big"))
+
+
 async def tickets_of_order(session: AsyncSession, order_id: uuid.UUID) -> list[Ticket]:
     rows = await session.scalars(
-        select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.issued_at, Ticket.id)
+        select(Ticket).where(Ticket.order_id == order_id).order_by(*ISSUE_ORDER)
     )
     return list(rows)
 
@@ -80,8 +87,9 @@ async def issue_tickets(
     """One VALID ticket per admission of a confirmed order (one per seat for seated
     items), held by the buyer. Called inside the transaction that confirms the order.
 
-    Idempotent: an order that already has tickets gets them back and nothing new. (The
-    unique index on (order item, position) backs this up if two callers race.)"""
+    Idempotent: an order that already has tickets gets them back and nothing new. (Each
+    admission's ticket id is fixed, `admission_id`: if two callers race, the primary key
+    lets one through.)"""
     existing = await tickets_of_order(session, order.id)
     if existing:
         return existing
@@ -94,7 +102,7 @@ async def issue_tickets(
         for position, seat_id in enumerate(seats):
             tickets.append(
                 new_ticket(
-                    ticket_id=new_id(),
+                    ticket_id=admission_id(order.id, item.id, position),
                     organization_id=order.organization_id,
                     event_id=order.event_id,
                     occurrence_id=order.occurrence_id,
@@ -148,7 +156,7 @@ async def my_tickets(session: AsyncSession, *, actor: Actor) -> list[Ticket]:
         select(Ticket)
         .join(EventOccurrence, EventOccurrence.id == Ticket.occurrence_id)
         .where(held_by(user_id, viewer.email))
-        .order_by(EventOccurrence.starts_at, Ticket.issued_at, Ticket.id)
+        .order_by(EventOccurrence.starts_at, *ISSUE_ORDER)
     )
     return list(rows)
 

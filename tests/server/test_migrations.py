@@ -16,7 +16,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.migrate import downgrade, upgrade
+from server.migrate import comparison_filters, downgrade, upgrade
 from server.models import Base
 from tests.support.services import ServiceUrls
 
@@ -86,7 +86,9 @@ def test_the_models_and_the_migrations_agree(scratch_url: str) -> None:
     upgrade(scratch_url, "heads")
 
     def diff(conn: Connection) -> list[Any]:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, **comparison_filters(Base.metadata)}
+        )
         return list(compare_metadata(context, Base.metadata))
 
     differences = with_sync_connection(scratch_url, diff)
