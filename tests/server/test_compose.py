@@ -1,10 +1,13 @@
-"""compose.yml describes the production shape (PostgreSQL, Redis, two app instances behind
-nginx, a worker), with healthchecks and settings from the configuration table. Docker is
-not available where tests run, so it is checked structurally, by `docker-compose config`
-when that binary exists, and the nginx config by `nginx -t` when nginx exists."""
+"""compose.yml describes the production shape (a PostgreSQL primary and a streaming replica,
+PgBouncer in front of both, Redis, two app instances behind nginx, a worker), with
+healthchecks and settings from the configuration table. Docker is not available where
+tests run, so it is checked structurally, by `docker-compose config` when that binary
+exists, and the nginx config by `nginx -t` when nginx exists (tests/server/scale run
+nginx and PgBouncer with these files)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yml"
 NGINX = ROOT / "deploy" / "nginx.conf"
 APPS = ("app1", "app2")
-LONG_RUNNING = ("postgres", "redis", "app1", "app2", "worker", "nginx")
-SECRETS = {"JWT_SECRET": "j" * 40, "POSTGRES_PASSWORD": "pw"}
+LONG_RUNNING = ("postgres", "replica", "pgbouncer", "redis", "app1", "app2", "worker", "nginx")
+SECRETS = {"JWT_SECRET": "j" * 40, "POSTGRES_PASSWORD": "pw", "REPLICATION_PASSWORD": "rp"}
+PGBOUNCER = ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini"
 NOT_SETTINGS = {"FORWARDED_ALLOW_IPS"}  # read by uvicorn
 
 
@@ -62,6 +66,7 @@ def test_apps_start_after_healthy_dependencies_and_migrations(compose: dict[str,
     for name in (*APPS, "worker"):
         depends = compose["services"][name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["pgbouncer"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
         assert depends["migrate"]["condition"] == "service_completed_successfully"
     nginx = compose["services"]["nginx"]["depends_on"]
@@ -76,8 +81,12 @@ def test_the_apps_are_configured_from_the_configuration_table(compose: dict[str,
     for name in (*APPS, "worker"):
         env = env_of(compose["services"][name])
         assert env["ENVIRONMENT"] == "production"
-        assert "@postgres:5432/" in env["DATABASE_URL"]
+        # The primary and the replica, both through PgBouncer's transaction pooling.
         assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
+        assert env["DATABASE_URL"].endswith("@pgbouncer:6432/eventapi")
+        assert env["DATABASE_TRANSACTION_POOLING"] == "true"
+        [replica] = json.loads(env["DATABASE_REPLICA_URLS"])
+        assert replica.endswith("@pgbouncer:6432/eventapi_replica")
         assert env["REDIS_URL"].startswith("redis://redis:6379")
         assert "JWT_SECRET" in env and "${JWT_SECRET" in env["JWT_SECRET"]
         assert env["WORKER_IN_PROCESS"] == "false"
@@ -86,6 +95,42 @@ def test_the_apps_are_configured_from_the_configuration_table(compose: dict[str,
         assert unknown == set(), f"{name} sets variables no setting reads: {unknown}"
     # Both app instances run the same configuration.
     assert env_of(compose["services"]["app1"]) == env_of(compose["services"]["app2"])
+
+
+def test_the_replica_streams_from_the_primary_and_migrations_bypass_the_pooler(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    replica = services["replica"]
+    script = (ROOT / "deploy" / "postgres" / "replica.sh").read_text()
+    init = (ROOT / "deploy" / "postgres" / "init-replication.sh").read_text()
+    migrate = env_of(services["migrate"])
+
+    assert replica["image"] == services["postgres"]["image"]
+    assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert any(v.endswith("/usr/local/bin/replica.sh:ro") for v in replica["volumes"])
+    assert "pg_basebackup" in script and " -R " in script and "hot_standby=on" in script
+    assert "REPLICATION" in init and "host replication replicator" in init
+    assert migrate["DATABASE_URL"].endswith("@postgres:5432/eventapi")
+    assert migrate["DATABASE_TRANSACTION_POOLING"] == "false"
+
+
+def test_pgbouncer_pools_transactions_and_drops_what_clients_leave_prepared(
+    compose: dict[str, Any],
+) -> None:
+    import configparser
+
+    parser = configparser.ConfigParser(comment_prefixes=(";",))
+    parser.read_string(PGBOUNCER.read_text())
+    settings = parser["pgbouncer"]
+    entrypoint = (ROOT / "deploy" / "pgbouncer" / "entrypoint.sh").read_text()
+
+    assert settings["pool_mode"] == "transaction"
+    assert settings["server_reset_query"] == "DEALLOCATE ALL"
+    assert settings["server_reset_query_always"] == "1"
+    assert "eventapi_replica = host=${REPLICA_HOST}" in entrypoint
+    assert "pgbouncer" in (ROOT / "deploy" / "pgbouncer" / "Dockerfile").read_text()
+    assert compose["services"]["pgbouncer"]["build"]["context"] == "deploy/pgbouncer"
 
 
 def test_nginx_balances_both_instances_and_upgrades_websockets(compose: dict[str, Any]) -> None:
@@ -107,6 +152,10 @@ def test_nginx_balances_both_instances_and_upgrades_websockets(compose: dict[str
     # set it, not append a client-sent value to it.
     assert conf.count("proxy_set_header X-Forwarded-For $remote_addr;") == 2
     assert "$proxy_add_x_forwarded_for" not in conf
+    # A sent POST (a mutation) is never passed to the other instance: only idempotent
+    # requests are retried once sent (nginx's default, as long as `non_idempotent` is off).
+    assert conf.count("proxy_next_upstream error timeout http_502 http_503;") == 2
+    assert not re.search(r"^\s*proxy_next_upstream[^;]*non_idempotent", conf, re.M)
     app_env = compose["services"]["app1"]["environment"]
     assert app_env["FORWARDED_ALLOW_IPS"] == "*"
     assert any(str(p).endswith(":80") for p in nginx["ports"])

@@ -46,7 +46,8 @@ class LiveServer:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout: float = 90) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Generous: several servers start at once on a machine that may be busy."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
