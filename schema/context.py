@@ -56,7 +56,7 @@ class Context:
     @property
     def db(self) -> Database:
         """The request's view of the database: its transactions count as the caller's
-        writes, and its replica reads see them (read-your-writes, docs/replicas.md)."""
+        writes, and its replica reads see them (read-your-writes, docs/scale.md)."""
         if self._db is None or self._db[0] is not self.actor:
             view = self.state.db.for_caller(
                 scope_of(self.actor), on_replica_read=self.cache_tags.read_as_of

@@ -29,14 +29,14 @@ class Settings(BaseSettings):
 
     # Where things live
     database_url: str | None = None
-    # Streaming replicas for read-heavy work (docs/replicas.md): a JSON list or commas.
+    # Streaming replicas for read-heavy work (docs/scale.md): a JSON list or commas.
     database_replica_urls: Annotated[list[str], NoDecode] = []
     # Seconds a replica may trail the primary and still serve reads.
     replica_max_lag: float = Field(5.0, gt=0)
     replica_poll_interval: float = Field(0.5, gt=0, le=10)  # seconds between lag checks
     # DATABASE_URL (and the replica URLs) go through a transaction-pooling proxy (PgBouncer
     # with pool_mode = transaction): no statement may outlive its transaction, so the
-    # driver's named, cached prepared statements are turned off (docs/replicas.md).
+    # driver's named, cached prepared statements are turned off (docs/scale.md).
     database_transaction_pooling: bool = False
     redis_url: str | None = None
     data_dir: Path = Path(".data")

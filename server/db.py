@@ -8,7 +8,7 @@ resolvers) each open their own short session through `Database.read()`, because 
 
 Read-heavy work that a streaming replica may serve goes through `Database.run_read(work,
 replica=True)`: a replica that is current enough for the caller runs it, else the primary
-(server.replicas, docs/replicas.md). A request works on its own view of the database,
+(server.replicas, docs/scale.md). A request works on its own view of the database,
 `Database.for_caller(scope)`, which remembers whose writes its reads must see.
 """
 

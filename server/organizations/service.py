@@ -18,7 +18,7 @@ from server.auth.actor import Actor
 from server.auth.emails import validate_email
 from server.auth.models import User
 from server.cache import InvalidateTags
-from server.db import after_commit
+from server.db import after_commit, note_writer
 from server.errors import AccessError, Forbidden, NotFound, Validator
 from server.ids import new_id
 from server.organizations.access import (
@@ -39,6 +39,7 @@ from server.organizations.errors import (
     UserNotFound,
 )
 from server.organizations.models import Membership, Organization, Role
+from server.replicas.positions import user_scope
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_NAME_LENGTH = 200
@@ -257,6 +258,8 @@ async def update_member_role(
         raise LastOwner(field="role")
     membership.role = role
     await session.flush()
+    # The member's next reads must see their new role, not a replica's older one.
+    note_writer(session, user_scope(user_id))
     user = await session.get(User, user_id)
     assert user is not None
     return MemberView(user, role, organization_id)
@@ -282,6 +285,8 @@ async def remove_member(
         raise LastOwner(field="userId")
     await session.delete(membership)
     await session.flush()
+    # Their next reads go to the primary, which no longer lets them in.
+    note_writer(session, user_scope(user_id))
 
 
 async def delete_organization(

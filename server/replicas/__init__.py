@@ -1,3 +1,3 @@
 """Streaming replicas for read-heavy work: which one may serve a read, how far behind each
 is, and the read-your-writes marks that keep a caller's own writes visible to them
-(docs/replicas.md)."""
+(docs/scale.md)."""

@@ -8,7 +8,7 @@ read for that caller may use a replica only if the replica's position (the clock
 the newest primary sample it has replayed past, `server.replicas.replica_set`) is at least
 the mark; otherwise it goes to the primary. The mark is written by the commit's after-commit
 Redis pipeline, together with the outbox nudge every domain write already sends, so it
-costs a mutation no round trip of its own (docs/replicas.md)."""
+costs a mutation no round trip of its own (docs/scale.md)."""
 
 from __future__ import annotations
 

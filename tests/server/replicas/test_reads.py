@@ -91,6 +91,27 @@ async def test_the_writer_reads_their_write_at_once_from_the_primary(
     await caught_up(replica, primary)
 
 
+VENUES = "query($org: ID!) { venues(organizationId: $org) { id } }"
+REMOVE = "mutation($org: ID!, $user: ID!) { removeMember(organizationId: $org, userId: $user) }"
+
+
+async def test_a_removed_member_is_refused_at_once_whatever_the_replica_holds(
+    on_replica: GraphQLClient, replica: EmbeddedReplica, primary: EmbeddedPostgres
+) -> None:
+    org = await factories.create_org(on_replica)
+    manager = await factories.add_member(on_replica, org, "MANAGER")
+    await caught_up(replica, primary)
+    assert (await on_replica(VENUES, {"org": org.id}, token=manager.token))["venues"] == []
+    replica.pause_replay()
+
+    removed = await on_replica(REMOVE, {"org": org.id, "user": manager.id}, token=org.owner.token)
+    refused = await on_replica.errors(VENUES, {"org": org.id}, token=manager.token)
+
+    # The paused replica still has the membership; the removed member's reads do not use it.
+    assert removed == {"removeMember": True}
+    assert refused[0]["extensions"]["code"] in ("NOT_FOUND", "FORBIDDEN")
+
+
 async def test_a_replica_past_the_lag_bound_is_skipped(
     on_replica: GraphQLClient,
     replica: EmbeddedReplica,
