@@ -1,6 +1,7 @@
 """Throughput and latency of the public event page, against a plain Starlette endpoint.
 
     .venv/bin/python bench/catalog_read.py [--duration 10] [--connections 64] [--client auto]
+    .venv/bin/python bench/catalog_read.py --replica [--events 60] [--duration 10]
 
 Starts `eventapi serve` on a temporary DATA_DIR (embedded PostgreSQL and Redis, as a
 fresh install runs), seeds an event through the API (venue, three dates, three ticket
@@ -10,6 +11,10 @@ connections. In the same run it drives a tiny Starlette JSON endpoint, served by
 uvicorn setup, as the ceiling. It prints requests per second, p50/p99 latency, server CPU
 milliseconds per request (the app process alone, and with PostgreSQL and Redis), peak
 server memory, the client's own CPU, and the machine load.
+
+With `--replica` it compares, in one run, the event page and the public event listing
+(`--events` published events) against an instance on the primary alone and one with a
+streaming replica of it (`DATABASE_REPLICA_URLS`), and prints where the reads went.
 
 The load generator is `wrk` when it is on PATH (`--client auto`), else a small asyncio
 client on raw sockets (`--client python`); both hold N connections open and send the
@@ -60,6 +65,11 @@ query EventPage($slug: String!) {
     }
   }
 }
+"""
+
+
+LISTING = """
+query Listing { events(first: 50) { totalCount edges { cursor node { id slug title startsAt } } } }
 """
 
 
@@ -125,18 +135,16 @@ def eventapi_serving(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`eventapi serve` on the embedded default in `data_dir`, rate limits out of the way,
     ready on `port`; stopped on exit."""
-    env = {
-        **os.environ,
-        "DATA_DIR": data_dir,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        DATA_DIR=data_dir,
+        PORT=str(port),
+        HOST="127.0.0.1",
         **extra_env,
-        "RATE_LIMIT_ANONYMOUS": "1000000000",
-        "RATE_LIMIT_AUTHENTICATED": "1000000000",
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    with open(Path(data_dir) / "server.log", "wb") as log:
+        RATE_LIMIT_ANONYMOUS="1000000000",
+        RATE_LIMIT_AUTHENTICATED="1000000000",
+    )
+    with open(Path(data_dir) / f"server-{port}.log", "wb") as log:
         server = subprocess.Popen(
             [str(EVENTAPI), "serve"], env=env, stdout=log, stderr=log, cwd=ROOT
         )
@@ -305,6 +313,69 @@ def seed(base: str) -> str:
         token,
     )
     return str(event["slug"])
+
+
+def seed_listing(base: str, events: int) -> None:
+    """`events` more published events (one date, one ticket type each), for the listing."""
+    client = httpx.Client(base_url=base, timeout=30)
+
+    def call(query: str, variables: dict[str, Any], token: str | None = None) -> Any:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        data = client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        ).json()
+        payload = next(iter(data["data"].values()))
+        if data.get("errors") or (isinstance(payload, dict) and payload.get("errors")):
+            raise SystemExit(f"seeding failed: {data}")
+        return payload
+
+    token = call(
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken errors { message } } }",
+        {"i": {"email": "bench@example.com", "password": "correct horse battery"}},
+    )["accessToken"]
+    org = call(
+        "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) "
+        "{ organization { id } errors { message } } }",
+        {"i": {"name": "Listing Society"}},
+        token,
+    )["organization"]["id"]
+    for n in range(events):
+        event = call(
+            "mutation($i: CreateEventInput!) { createEvent(input: $i) "
+            "{ event { id } errors { message } } }",
+            {
+                "i": {
+                    "organizationId": org,
+                    "title": f"Evening {n}",
+                    "occurrences": [
+                        {
+                            "startsAt": f"2031-07-{1 + n % 28:02d}T19:00:00Z",
+                            "endsAt": f"2031-07-{1 + n % 28:02d}T22:00:00Z",
+                            "capacity": 100,
+                        }
+                    ],
+                }
+            },
+            token,
+        )["event"]["id"]
+        call(
+            "mutation($i: CreateTicketTypeInput!) { createTicketType(input: $i) "
+            "{ ticketType { id } errors { message } } }",
+            {
+                "i": {
+                    "eventId": event,
+                    "name": "General",
+                    "quantity": 100,
+                    "price": {"amount": "10.00", "currency": "USD"},
+                }
+            },
+            token,
+        )
+        call(
+            "mutation($id: ID!) { publishEvent(id: $id) { event { id } errors { message } } }",
+            {"id": event},
+            token,
+        )
 
 
 # ---------------------------------------------------------------- load generators
@@ -510,12 +581,90 @@ def measured(
 
 def report(name: str, r: dict[str, Any]) -> None:
     print(
-        f"{name:<22} {r['rps']:>9.0f} req/s  "
+        f"{name:<30} {r['rps']:>9.0f} req/s  "
         f"p50 {r['p50_ms']:>6.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
         f"cpu {r['app_cpu_ms']:>5.2f} ms/req (with PostgreSQL+Redis {r['tree_cpu_ms']:>5.2f})  "
         f"peak rss {r['peak_rss_mb']:>5.0f} MiB (tree {r['peak_tree_rss_mb']:>5.0f})  "
         f"errors {r['errors']}  client cpu {r['client_cpu_pct']:.0f}%"
     )
+
+
+def replica_comparison(args: argparse.Namespace) -> None:
+    """The event page and the public listing against `eventapi serve` on the primary alone,
+    then against one with a streaming replica of it (`pg_basebackup -R`), in one run. Both
+    use the PostgreSQL and Redis of an embedded install (started by a first, idle instance)."""
+    from server.embedded import EmbeddedPostgres
+    from server.embedded_replica import EmbeddedReplica
+
+    with tempfile.TemporaryDirectory(prefix="eventapi-bench-") as data_dir:
+        owner_port = free_port()
+        with eventapi_serving(data_dir, owner_port):
+            base = f"http://127.0.0.1:{owner_port}"
+            slug = seed(base)
+            seed_listing(base, args.events)
+            runtime = json.loads((Path(data_dir) / "runtime.json").read_text())
+            socket_dir = Path(runtime["database_url"].split("host=", 1)[1])
+            primary = EmbeddedPostgres(Path(data_dir) / "postgres" / "data", socket_dir)
+            replica = EmbeddedReplica.of(primary, Path(data_dir) / "replica")
+            replica.start()
+            try:
+                bodies = {
+                    "event page": json.dumps(
+                        {"query": EVENT_PAGE, "variables": {"slug": slug}}
+                    ).encode(),
+                    "listing": json.dumps({"query": LISTING}).encode(),
+                }
+                shapes = {
+                    "primary alone": {},
+                    "one replica": {"DATABASE_REPLICA_URLS": json.dumps([replica.url])},
+                }
+                results: dict[str, dict[str, Any]] = {}
+                for shape, extra in shapes.items():
+                    port = free_port()
+                    env = {
+                        "DATABASE_URL": runtime["database_url"],
+                        "REDIS_URL": runtime["redis_url"],
+                        "WORKER_IN_PROCESS": "false",
+                        "LOG_LEVEL": "WARNING",
+                        **extra,
+                    }
+                    with eventapi_serving(data_dir, port, **env) as server:
+                        url = f"http://127.0.0.1:{port}"
+                        if extra:
+                            wait_replica_ok(url)
+                        for name, body in bodies.items():
+                            results[f"{name}, {shape}"] = measured(
+                                args, server.pid, port, "/graphql", body, data_dir
+                            )
+                        results[f"reads, {shape}"] = {"reads": reads_by_target(url)}
+            finally:
+                replica.stop()
+    print()
+    for name, result in results.items():
+        if "reads" in result:
+            print(f"{name:<32} {result['reads']}")
+        else:
+            report(name, result)
+
+
+def wait_replica_ok(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replicas = httpx.get(f"{url}/health", timeout=5).json().get("replicas", [])
+        if replicas and replicas[0]["state"] == "ok":
+            return
+        time.sleep(0.2)
+    raise SystemExit("the replica did not become usable")
+
+
+def reads_by_target(url: str) -> dict[str, float]:
+    """eventapi_db_reads_total of the instance: where replica-eligible reads went."""
+    found: dict[str, float] = {}
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("eventapi_db_reads_total{"):
+            target = line.split('target="', 1)[1].split('"', 1)[0]
+            found[target] = float(line.rsplit(" ", 1)[1])
+    return found
 
 
 def main() -> int:
@@ -529,6 +678,13 @@ def main() -> int:
         action="store_true",
         help="drop ticketTypes from the page (isolates the cached event bundle)",
     )
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="the event page and the public listing with one streaming replica against the "
+        "primary alone, in one run (instead of the bare ceiling comparison)",
+    )
+    parser.add_argument("--events", type=int, default=60, help="events listed (--replica)")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -536,6 +692,16 @@ def main() -> int:
         return 0
     if args.client == "auto":
         args.client = "wrk" if shutil.which("wrk") else "python"
+    if args.replica:
+        load_before = os.getloadavg()
+        print(
+            f"cpus {os.cpu_count()}  load average before {load_before[0]:.2f}  "
+            f"client {args.client}  connections {args.connections}  events {args.events}"
+        )
+        replica_comparison(args)
+        load_after = os.getloadavg()
+        print(f"load average after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+        return 0
 
     load_before = os.getloadavg()
     print(

@@ -1,6 +1,7 @@
 """Shared pieces of the benchmarks: start `eventapi serve` on the embedded default in a
-temporary DATA_DIR, a lean keep-alive HTTP/1.1 client (so the load generator spends as
-little of the machine's CPU as possible), and process CPU and peak-memory sampling."""
+temporary DATA_DIR (or several instances behind nginx, `nginx_cluster`), a lean keep-alive
+HTTP/1.1 client (so the load generator spends as little of the machine's CPU as possible),
+and process CPU and peak-memory sampling."""
 
 from __future__ import annotations
 
@@ -76,12 +77,7 @@ class Server:
         return None
 
 
-@contextlib.contextmanager
-def embedded_server(**env: str) -> Iterator[Server]:
-    """`eventapi serve` with embedded PostgreSQL and Redis, in-process workers, JSON logs
-    off the hot path (WARNING level); extra settings as keyword arguments."""
-    data_dir = Path(tempfile.mkdtemp(prefix="eventapi-bench-"))
-    port = free_port()
+def _bench_environment(data_dir: Path, port: int, env: dict[str, str]) -> dict[str, str]:
     environment = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -90,10 +86,16 @@ def embedded_server(**env: str) -> Iterator[Server]:
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_ANONYMOUS": "100000000",
         "RATE_LIMIT_AUTHENTICATED": "100000000",
-        **{k.upper(): v for k, v in env.items()},
     }
     environment.pop("DATABASE_URL", None)
     environment.pop("REDIS_URL", None)
+    environment.update({k.upper(): v for k, v in env.items()})
+    return environment
+
+
+@contextlib.contextmanager
+def _serving(environment: dict[str, str], data_dir: Path, port: int) -> Iterator[Server]:
+    """`eventapi serve` with `environment`, until it accepts connections on `port`."""
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve"],
@@ -104,7 +106,7 @@ def embedded_server(**env: str) -> Iterator[Server]:
     )
     server = Server(f"http://127.0.0.1:{port}", process, data_dir)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError((data_dir / "server.log").read_text()[-3000:])
@@ -121,7 +123,72 @@ def embedded_server(**env: str) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def embedded_server(**env: str) -> Iterator[Server]:
+    """`eventapi serve` with embedded PostgreSQL and Redis, in-process workers, JSON logs
+    off the hot path (WARNING level); extra settings as keyword arguments."""
+    data_dir = Path(tempfile.mkdtemp(prefix="eventapi-bench-"))
+    port = free_port()
+    try:
+        with _serving(_bench_environment(data_dir, port, env), data_dir, port) as server:
+            yield server
+    finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@dataclass
+class Cluster:
+    """Several `eventapi serve` instances behind Debian's nginx (deploy/nginx.conf): the
+    first owns the embedded PostgreSQL and Redis (and runs the workers), the others use
+    them. `url` is nginx's; `runtime`, `postgres` and `app_pids` answer as for one Server."""
+
+    url: str
+    instances: list[Server]
+
+    def runtime(self) -> dict[str, Any]:
+        return self.instances[0].runtime()
+
+    def postgres(self) -> psutil.Process | None:
+        return self.instances[0].postgres()
+
+    def app_pids(self) -> list[int]:
+        return [pid for instance in self.instances for pid in instance.app_pids()]
+
+
+@contextlib.contextmanager
+def nginx_cluster(instances: int = 2, **env: str) -> Iterator[Cluster]:
+    """`instances` app instances on one embedded PostgreSQL and Redis, behind nginx."""
+    from server.local_nginx import nginx_in_front_of
+
+    shared = {**env, "forwarded_allow_ips": "*"}  # nginx sets X-Forwarded-For
+    with contextlib.ExitStack() as stack:
+        owner = stack.enter_context(embedded_server(**shared))
+        while not (owner.data_dir / "runtime.json").exists():
+            time.sleep(0.1)
+        urls = owner.runtime()
+        servers = [owner]
+        for _ in range(instances - 1):
+            data_dir = Path(tempfile.mkdtemp(prefix="eventapi-bench-"))
+            stack.callback(shutil.rmtree, data_dir, True)
+            port = free_port()
+            environment = _bench_environment(
+                data_dir,
+                port,
+                {
+                    **shared,
+                    "database_url": urls["database_url"],
+                    "redis_url": urls["redis_url"],
+                    "worker_in_process": "false",
+                },
+            )
+            servers.append(stack.enter_context(_serving(environment, data_dir, port)))
+        prefix = Path(tempfile.mkdtemp(prefix="eventapi-nginx-"))
+        stack.callback(shutil.rmtree, prefix, True)
+        upstreams = [s.url.removeprefix("http://") for s in servers]
+        nginx = stack.enter_context(nginx_in_front_of(upstreams, prefix, free_port()))
+        yield Cluster(nginx.url, servers)
 
 
 class Connection:
