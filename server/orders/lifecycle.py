@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import after_commit
+from server.db import after_commit, note_writer
 from server.errors import DomainError
 from server.orders.models import Order, OrderItem, OrderStatus
 from server.outbox.service import emit
+from server.replicas.positions import user_scope
 from server.ticketing import holds, inventory, seats
 from server.ticketing.changes import OrderChanged, availability_changing, inventory_changed
 from server.ticketing.pricing import give_back_to_tier, retake_from_tier
@@ -139,6 +140,9 @@ async def confirm(session: AsyncSession, *, order: Order, now: datetime) -> bool
     order.confirmed_at = now
     await session.flush()
     after_commit(session, OrderChanged(order.id))
+    if order.buyer_user_id is not None:
+        # Whoever confirms it (a provider's webhook), the buyer reads it confirmed at once.
+        note_writer(session, user_scope(order.buyer_user_id))
     from server.tickets.service import issue_tickets
 
     await issue_tickets(session, order=order, items=items, now=now)

@@ -91,6 +91,37 @@ async def test_the_writer_reads_their_write_at_once_from_the_primary(
     await caught_up(replica, primary)
 
 
+async def test_a_buyer_sees_their_order_confirmed_by_the_provider_at_once(
+    on_replica: GraphQLClient,
+    replica: EmbeddedReplica,
+    primary: EmbeddedPostgres,
+    replica_app: tuple[Starlette, httpx.AsyncClient],
+) -> None:
+    _, http = replica_app
+    sale = await commerce.sale(on_replica)
+    buyer = await factories.register(on_replica)
+    placed = (await commerce.order(on_replica, sale, 1, token=buyer.token))["order"]
+    payment = (
+        await on_replica(
+            commerce.CREATE_PAYMENT,
+            {"input": {"orderId": placed["id"], "provider": "TEST"}},
+            token=buyer.token,
+        )
+    )["createPayment"]["payment"]
+    await caught_up(replica, primary)
+    replica.pause_replay()
+
+    # The provider's webhook confirms it: a write by nobody signed in.
+    confirmed = await http.post(
+        f"/payments/test/{payment['reference']}/succeed",
+        json={"clientSecret": payment["clientSecret"]},
+    )
+    mine = (await on_replica(MY_ORDERS, token=buyer.token))["myOrders"]
+
+    assert confirmed.status_code == 200
+    assert mine == [{"id": placed["id"], "status": "CONFIRMED"}]
+
+
 VENUES = "query($org: ID!) { venues(organizationId: $org) { id } }"
 REMOVE = "mutation($org: ID!, $user: ID!) { removeMember(organizationId: $org, userId: $user) }"
 
