@@ -17,7 +17,11 @@ single-row conditional decrements through asyncpg with 64 tasks (the hot row alo
 ratio of each shape to it, peak server memory and the machine's load before and after.
 
     .venv/bin/python bench/flash_sale.py [--buyers 4000] [--tickets 2000] [--concurrency 200]
-        [--shapes guest,signed-in,...] [--workers N]
+        [--shapes guest,signed-in,...] [--workers N] [--via-nginx]
+
+With `--via-nginx` the same shapes then run, in the same invocation, through Debian's nginx
+(deploy/nginx.conf) in front of two instances on one embedded PostgreSQL and Redis, and the
+table gains nginx's CPU per order.
 """
 
 from __future__ import annotations
@@ -40,12 +44,15 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import (
+    Cluster,
     Connection,
     Sampler,
+    Server,
     add_workers_option,
     cpu_seconds,
     embedded_server,
     machine,
+    nginx_cluster,
     percentiles,
 )
 from bench.profile import Profiler, summarize
@@ -397,6 +404,72 @@ def _pg_cpu(postgres: Any) -> float:
     return total
 
 
+async def run_shapes(
+    server: Server | Cluster, args: argparse.Namespace, shapes: list[str]
+) -> tuple[list[Result], float, str]:
+    """Every shape against `server` (one instance, or several behind nginx): the results,
+    the raw ceiling and the peak memory line."""
+    results: list[Result] = []
+    s = await setup(server.url, shapes, args.tickets, args.accounts)
+    database_url = server.runtime()["database_url"]
+    postgres = server.postgres()
+    apps = server.app_pids()
+    proxy = server.proxy_pids() if isinstance(server, Cluster) else []
+    with Sampler([*apps, *([postgres.pid] if postgres else [])]) as sampler:
+        for shape in shapes:
+            server_cpu, database_cpu = cpu_seconds(*apps), _pg_cpu(postgres)
+            proxy_cpu = cpu_seconds(*proxy)
+            profiling = (
+                Profiler(workers_of(apps), args.profile / f"{shape}.txt")
+                if args.profile
+                else contextlib.nullcontext()
+            )
+            with profiling:
+                latencies, outcomes, elapsed = await run_buyers(
+                    server.url, buyer_for(shape, s), args.buyers, args.concurrency
+                )
+            result = Result(
+                shape,
+                elapsed,
+                latencies,
+                outcomes,
+                cpu_seconds(*apps) - server_cpu,
+                _pg_cpu(postgres) - database_cpu,
+            )
+            if proxy:
+                result.extra["nginx_cpu"] = cpu_seconds(*proxy) - proxy_cpu
+            result.taken, result.oversold, result.orders = await verify(
+                database_url, s.types[shape]
+            )
+            results.append(result)
+            print(f"  {shape}: {result.rate:.0f} orders/s, outcomes {outcomes}", flush=True)
+    return results, await raw_ceiling(database_url), sampler.peak_of(apps)
+
+
+def print_table(title: str, results: list[Result], ceiling: float, peak: str) -> None:
+    print(f"\n== {title}")
+    header = f"{'shape':<15} {'orders/s':>9} {'x ceiling':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'CPU ms/order':>13} {'PG ms/order':>12} {'sold':>6} {'oversold':>9}"
+    with_nginx = any("nginx_cpu" in r.extra for r in results)
+    if with_nginx:
+        header += f" {'nginx ms/order':>15}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        p = percentiles(r.latencies)
+        line = (
+            f"{r.shape:<15} {r.rate:>9.0f} {r.rate / ceiling:>9.2f} {p['p50'] * 1000:>8.1f} "
+            f"{p['p95'] * 1000:>8.1f} {p['p99'] * 1000:>8.1f} {r.server_cpu * 1000 / max(r.paid, 1):>13.2f} "
+            f"{r.database_cpu * 1000 / max(r.paid, 1):>12.2f} {r.taken:>6} {r.oversold:>9}"
+        )
+        if with_nginx:
+            line += f" {r.extra.get('nginx_cpu', 0.0) * 1000 / max(r.paid, 1):>15.2f}"
+        print(line)
+    print(
+        f"raw ceiling (asyncpg, 64 tasks, 10,000 conditional decrements of one row): {ceiling:.0f} per second"
+    )
+    print(peak)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--buyers", type=int, default=4000, help="buyers per shape")
@@ -409,6 +482,11 @@ async def main() -> None:
         type=Path,
         help="directory for a py-spy profile of each shape (and its summary)",
     )
+    parser.add_argument(
+        "--via-nginx",
+        action="store_true",
+        help="then the same shapes through nginx in front of two instances (same run)",
+    )
     add_workers_option(parser)
     args = parser.parse_args()
     shapes = [s for s in args.shapes.split(",") if s]
@@ -417,70 +495,35 @@ async def main() -> None:
         parser.error(f"unknown shapes: {', '.join(sorted(unknown))}")
 
     print(f"machine before: {machine()}")
-    results: list[Result] = []
-    with embedded_server(
-        DB_POOL_SIZE="40",
-        DB_MAX_OVERFLOW="40",
-        WEB_CONCURRENCY=str(args.workers),
-        BCRYPT_ROUNDS="4",
-    ) as server:
-        s = await setup(server.url, shapes, args.tickets, args.accounts)
-        database_url = server.runtime()["database_url"]
-        postgres = server.postgres()
-        apps = server.app_pids()
-        with Sampler([*apps, *([postgres.pid] if postgres else [])]) as sampler:
-            for shape in shapes:
-                server_cpu, database_cpu = cpu_seconds(*apps), _pg_cpu(postgres)
-                profiling = (
-                    Profiler(workers_of(apps), args.profile / f"{shape}.txt")
-                    if args.profile
-                    else contextlib.nullcontext()
-                )
-                with profiling:
-                    latencies, outcomes, elapsed = await run_buyers(
-                        server.url, buyer_for(shape, s), args.buyers, args.concurrency
-                    )
-                result = Result(
-                    shape,
-                    elapsed,
-                    latencies,
-                    outcomes,
-                    cpu_seconds(*apps) - server_cpu,
-                    _pg_cpu(postgres) - database_cpu,
-                )
-                result.taken, result.oversold, result.orders = await verify(
-                    database_url, s.types[shape]
-                )
-                results.append(result)
-                print(f"  {shape}: {result.rate:.0f} orders/s, outcomes {outcomes}", flush=True)
-        ceiling = await raw_ceiling(database_url)
-        peak = sampler.peak_of(apps)
+    settings = {
+        "DB_POOL_SIZE": "40",
+        "DB_MAX_OVERFLOW": "40",
+        "WEB_CONCURRENCY": str(args.workers),
+        "BCRYPT_ROUNDS": "4",
+    }
+    processes = f"{args.workers} app process{'es' if args.workers > 1 else ''}"
+    runs: list[tuple[str, list[Result], float, str]] = []
+    with embedded_server(**settings) as server:
+        runs.append(
+            (f"one instance ({processes}), direct", *await run_shapes(server, args, shapes))
+        )
+    if args.via_nginx:
+        with nginx_cluster(2, **settings) as cluster:
+            title = f"two instances ({processes} each) behind nginx"
+            runs.append((title, *await run_shapes(cluster, args, shapes)))
 
     print(
-        f"\n{args.buyers} buyers per shape for {args.tickets} tickets, {args.concurrency} in flight, "
-        f"{args.workers} app process{'es' if args.workers > 1 else ''}"
+        f"\n{args.buyers} buyers per shape for {args.tickets} tickets, {args.concurrency} in flight"
     )
-    header = f"{'shape':<15} {'orders/s':>9} {'x ceiling':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'CPU ms/order':>13} {'PG ms/order':>12} {'sold':>6} {'oversold':>9}"
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        p = percentiles(r.latencies)
-        print(
-            f"{r.shape:<15} {r.rate:>9.0f} {r.rate / ceiling:>9.2f} {p['p50'] * 1000:>8.1f} "
-            f"{p['p95'] * 1000:>8.1f} {p['p99'] * 1000:>8.1f} {r.server_cpu * 1000 / max(r.paid, 1):>13.2f} "
-            f"{r.database_cpu * 1000 / max(r.paid, 1):>12.2f} {r.taken:>6} {r.oversold:>9}"
-        )
-    print(
-        f"raw ceiling (asyncpg, 64 tasks, 10,000 conditional decrements of one row): {ceiling:.0f} per second"
-    )
-    print(peak)
+    for title, results, ceiling, peak in runs:
+        print_table(title, results, ceiling, peak)
     print(f"machine after: {machine()}")
     if args.profile:
         for shape in shapes:
             summary = summarize(sorted(args.profile.glob(f"{shape}.*txt")))
             (args.profile / f"{shape}.summary").write_text(summary + "\n")
         print(f"profiles and summaries in {args.profile}/")
-    if any(r.oversold for r in results):
+    if any(r.oversold for _, results, _, _ in runs for r in results):
         raise SystemExit("OVERSOLD")
 
 

@@ -146,6 +146,14 @@ class Cluster:
 
     url: str
     instances: list[Server]
+    proxy_pid: int = 0
+
+    def proxy_pids(self) -> list[int]:
+        """nginx's master and workers (its CPU is part of serving through it)."""
+        with contextlib.suppress(psutil.Error):
+            master = psutil.Process(self.proxy_pid)
+            return [master.pid, *[c.pid for c in master.children()]]
+        return []
 
     def runtime(self) -> dict[str, Any]:
         return self.instances[0].runtime()
@@ -188,7 +196,7 @@ def nginx_cluster(instances: int = 2, **env: str) -> Iterator[Cluster]:
         stack.callback(shutil.rmtree, prefix, True)
         upstreams = [s.url.removeprefix("http://") for s in servers]
         nginx = stack.enter_context(nginx_in_front_of(upstreams, prefix, free_port()))
-        yield Cluster(nginx.url, servers)
+        yield Cluster(nginx.url, servers, nginx.process.pid)
 
 
 class Connection:
