@@ -30,4 +30,5 @@ class AnalyticsQueries:
             )
             return EventAnalytics.of(scope, await summary(session, scope))
 
-        return await run_query(info, read)
+        # The summary is read-heavy reporting: a replica may serve it (docs/scale.md).
+        return await run_query(info, read, replica=True)

@@ -272,6 +272,24 @@ async def test_a_report_file_is_read_from_a_replica_holding_every_order_before_i
     assert reads("replica1") == on_replica_before + 1
 
 
+ANALYTICS = "query($e: ID!) { eventAnalytics(eventId: $e) { ordersPending ticketsReserved } }"
+
+
+async def test_event_analytics_are_read_from_the_replica(
+    on_replica: GraphQLClient, replica_app: tuple[Starlette, httpx.AsyncClient]
+) -> None:
+    sale = await commerce.sale(on_replica)
+    owner = sale.org.owner.token
+    assert (await commerce.order(on_replica, sale, 2))["errors"] == []  # a guest's order
+    await monitor_has_seen_every_write(replica_app[0])
+    on_replica_before = reads("replica1")
+
+    seen = (await on_replica(ANALYTICS, {"e": sale.event_id}, token=owner))["eventAnalytics"]
+
+    assert seen == {"ordersPending": 1, "ticketsReserved": 2}
+    assert reads("replica1") == on_replica_before + 1
+
+
 async def test_health_and_metrics_show_each_replica(
     on_replica: GraphQLClient, replica_app: tuple[Starlette, httpx.AsyncClient]
 ) -> None:
