@@ -35,6 +35,7 @@ from tests.support.redis_server import own_redis_server
 from tests.support.services import ServiceUrls
 
 FAST = {"webhook_retry_base": "0.01", "webhook_retry_max": "0.05"}
+OUTAGE_NOTICED = "redis unavailable; worker waiting to reconnect"
 
 
 @pytest.fixture
@@ -81,10 +82,12 @@ async def deliver_across_a_restart(
     redis_server: EmbeddedRedis,
     side: AppState,
     *,
+    log_text: Callable[[], str],
     while_down: Callable[[], Awaitable[None]] | None = None,
 ) -> list[str]:
     """Deliver a few events, stop Redis while one delivery waits on the receiver, emit
-    more while Redis is down, start Redis again; returns every event id emitted."""
+    more while Redis is down, and once the workers have noticed the outage (`log_text`,
+    their log) start Redis again; returns every event id emitted."""
     before = await hooks.emit("order.created", "order.created", "event.published")
     await receiver.wait_for(3)
     stall = Stall()
@@ -97,6 +100,11 @@ async def deliver_across_a_restart(
     during = await hooks.emit("ticket.checkedin", "ticket.transferred")
     if while_down is not None:
         await while_down()
+
+    async def noticed() -> bool:
+        return OUTAGE_NOTICED in log_text()
+
+    await eventually(noticed, "the workers notice that Redis is down")
     redis_server.start()
     # A restart may lose the heartbeats (they expire while Redis is down): they come back.
     await side.redis.delete(*(queues.health_key(q) for q in queues.QUEUES))
@@ -144,7 +152,9 @@ async def test_a_worker_process_rides_out_a_redis_restart(
     try:
         for queue in queues.QUEUES:
             await worker.wait_serving(side.redis, queue)
-        emitted = await deliver_across_a_restart(own_hooks, endpoint.id, receiver, own_redis, side)
+        emitted = await deliver_across_a_restart(
+            own_hooks, endpoint.id, receiver, own_redis, side, log_text=worker.log_text
+        )
         alive = worker.process.poll() is None
     finally:
         code = worker.stop()
@@ -152,7 +162,7 @@ async def test_a_worker_process_rides_out_a_redis_restart(
     log = worker.log_text()
     assert alive, log[-3000:]
     assert code == 0, log[-3000:]
-    assert "redis unavailable; worker waiting to reconnect" in log
+    assert OUTAGE_NOTICED in log
     assert "redis is back; worker resumed" in log
     await assert_delivered_once(own_hooks, endpoint.id, receiver, emitted)
 
@@ -185,13 +195,19 @@ async def test_the_in_process_workers_of_serve_ride_out_a_redis_restart(
                 lambda: _health_is(http, 200), "the app reports healthy workers at first"
             )
             emitted = await deliver_across_a_restart(
-                own_hooks, endpoint.id, receiver, own_redis, side, while_down=health_while_down
+                own_hooks,
+                endpoint.id,
+                receiver,
+                own_redis,
+                side,
+                log_text=server.log_text,
+                while_down=health_while_down,
             )
             await eventually(lambda: _health_is(http, 200), "/health recovers")
         log = server.log_text()
 
     assert statuses == [503]
-    assert "redis unavailable; worker waiting to reconnect" in log
+    assert OUTAGE_NOTICED in log
     assert "redis is back; worker resumed" in log
     await assert_delivered_once(own_hooks, endpoint.id, receiver, emitted)
 
