@@ -98,11 +98,14 @@ async def test_orders_and_tickets_are_found_in_one_partition(
 
     by_id = await explain(db, "SELECT * FROM orders WHERE id = :id", id=uuid.UUID(placed["id"]))
     generic, skipped = await explain_generic(db, "SELECT * FROM orders WHERE id = $1", placed["id"])
-    at_the_gate, _ = await explain_generic(
+    # As the gate finds a batch of scans' tickets (server.tickets.checkin.FIND_BY_CODES).
+    # PostgreSQL prunes `= ANY(array)` when it plans with the values, which it keeps doing
+    # for such a statement: a plan over every month costs more.
+    at_the_gate = await explain(
         db,
-        "SELECT * FROM tickets WHERE id = $1 AND qr_payload = $2",
-        ticket["id"],
-        ticket["qrCode"],
+        "SELECT * FROM tickets WHERE id = ANY(:ids) AND qr_payload = ANY(:codes)",
+        ids=[uuid.UUID(ticket["id"])],
+        codes=[ticket["qrCode"]],
     )
     items = await explain(
         db,
