@@ -42,6 +42,7 @@ from server.payments.base import PaymentProvider
 from server.promotions.discounts import PricedLine
 from server.promotions.errors import InvalidPromoCode
 from server.promotions.redemptions import PromoLedger, normalize_code
+from server.replicas.positions import note_callers
 from server.ticketing import seats
 from server.ticketing.changes import OrderChanged, availability_changing, inventory_changed
 from server.ticketing.errors import SoldOut
@@ -536,6 +537,16 @@ class Booking:
             ],
         )
         inventory_changed(session, sale.event_id, occurrence_id, marked=True)
+        # The batch was one transaction for several buyers: each reads their order at once
+        # (read-your-writes, docs/scale.md).
+        note_callers(
+            session,
+            [
+                s.request.actor
+                for s in slots
+                if isinstance(s.outcome, Booked) and not s.outcome.replayed
+            ],
+        )
         for order, _, _ in self._rows:
             after_commit(session, OrderChanged(order.id))
         for slot in slots:

@@ -29,6 +29,7 @@ from server.events.models import Event, EventOccurrence, EventStatus
 from server.ids import new_id
 from server.organizations.access import Grant, Permission, authorize
 from server.outbox.service import emit_many
+from server.replicas.positions import note_callers
 from server.tickets import qr
 from server.tickets.errors import (
     AlreadyCheckedIn,
@@ -223,6 +224,8 @@ async def _admit(
                 )
             )
     await emit_many(session, events)
+    # One transaction for several scanners: each reads their check-ins at once.
+    note_callers(session, [scans[n].actor for n, _ in admitted])
 
 
 def _already(ticket: Ticket, first_at: datetime, location: str | None) -> CheckInResult:
