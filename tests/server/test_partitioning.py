@@ -178,7 +178,7 @@ def scratch(services: ServiceUrls) -> Iterator[str]:
 
 def before_partitioning() -> str:
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
-    previous = script.get_revision("0600").down_revision
+    previous = script.get_revision("0980").down_revision
     assert isinstance(previous, str)
     return previous
 

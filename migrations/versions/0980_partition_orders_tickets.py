@@ -10,8 +10,8 @@ Two unique indexes of `tickets` cannot span partitions keyed by id and go:
   has an id derived from the order and the (item, position) pair
   (server.tickets.service.admission_id), so the primary key refuses a second issue.
 
-Revision ID: 0600
-Revises: 0700
+Revision ID: 0980
+Revises: 0960
 Create Date: 2026-12-02 22:00:00
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ from alembic import op
 
 from migrations.partitioning import DROP_FUNCTIONS, FUNCTIONS, partition_by_id, unpartition
 
-revision: str = '0600'
-down_revision: str | Sequence[str] | None = '0700'
+revision: str = '0980'
+down_revision: str | Sequence[str] | None = '0960'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
