@@ -494,6 +494,8 @@ async def main() -> None:
     if unknown:
         parser.error(f"unknown shapes: {', '.join(sorted(unknown))}")
 
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     print(f"machine before: {machine()}")
     settings = {
         "DB_POOL_SIZE": "40",

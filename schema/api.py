@@ -17,6 +17,7 @@ from schema.auth.queries import AuthQueries
 from schema.events.mutations import EventMutations
 from schema.events.queries import EventQueries
 from schema.guards import OperationGuards
+from schema.names import RememberingNameConverter
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.organizations.mutations import OrganizationMutations
@@ -90,7 +91,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=RememberingNameConverter()),
         extensions=[OperationGuards],
         # Subscription events shared by many subscribers are executed once per document.
         execution_context_class=SharedEventExecutor,
