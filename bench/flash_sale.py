@@ -392,14 +392,18 @@ def workers_of(apps: list[int]) -> list[int]:
 
 
 def _pg_cpu(postgres: Any) -> float:
-    total = 0.0
+    """PostgreSQL's CPU so far: the postmaster, its live backends, and (in the
+    postmaster's children times) every backend that has exited and been reaped, so a
+    connection closed mid-run does not take its CPU out of the difference."""
     if postgres is None:
-        return total
-    for proc in [postgres, *postgres.children()]:
+        return 0.0
+    times = postgres.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for proc in postgres.children():
         try:
             times = proc.cpu_times()
             total += times.user + times.system
-        except Exception:  # noqa: S112 - a backend that exited
+        except Exception:  # noqa: S112 - a backend that exited meanwhile
             continue
     return total
 
