@@ -276,6 +276,11 @@ class ReplicaSet:
         ]
         return random.choice(usable) if usable else None
 
+    @property
+    def epoch(self) -> bytes | None:
+        """The write clock's epoch the samples belong to (None before the first sample)."""
+        return self._epoch
+
     def any_usable(self) -> bool:
         return self.choose(0) is not None
 

@@ -13,7 +13,7 @@ from server.app_state import AppState
 from server.config import Settings
 from server.embedded import EmbeddedPostgres
 from server.embedded_replica import EmbeddedReplica
-from server.replicas.replica_set import ReplicaSet
+from server.replicas.replica_set import EPOCH_KEY, ReplicaSet
 from tests.conftest import running_app
 from tests.support.gql import GraphQLClient
 from tests.support.replicas import eventually, streaming_replica
@@ -58,11 +58,14 @@ async def replica_app(
 async def on_replica(
     replica_app: tuple[Starlette, httpx.AsyncClient], replica: EmbeddedReplica
 ) -> AsyncIterator[GraphQLClient]:
-    """A GraphQL client of the replica app, once the replica serves reads (every test
-    starts with a flushed Redis, so the monitor takes a fresh first sample)."""
+    """A GraphQL client of the replica app, once the replica serves reads and the monitor
+    has started a new epoch of the write clock (every test starts with a flushed Redis; a
+    mark taken before the monitor notices counts as unreachable, which would send a
+    test's first reads to the primary)."""
     app, http = replica_app
     replicas = replica_set(app)
     await eventually(lambda: _usable(replicas), "the replica serves reads")
+    await eventually(lambda: _epoch_adopted(app), "the monitor adopts the new epoch")
     http.cookies.clear()
     try:
         yield GraphQLClient(http)
@@ -75,6 +78,12 @@ async def on_replica(
 
 async def _usable(replicas: ReplicaSet) -> bool:
     return replicas.any_usable()
+
+
+async def _epoch_adopted(app: Starlette) -> bool:
+    state: AppState = app.state.eventapi
+    epoch = await state.redis.get(EPOCH_KEY)
+    return epoch is not None and epoch == replica_set(app).epoch
 
 
 def replica_set(app: Starlette) -> ReplicaSet:
@@ -102,3 +111,16 @@ async def monitor_has_seen_every_write(app: Starlette) -> None:
         return replica.position is not None and replica.position.clock >= clock
 
     await eventually(seen, "the monitor places the replica past every write")
+
+
+def skipped() -> dict[str, float]:
+    """Why replica-eligible reads went to the primary so far (for assertion messages)."""
+    from prometheus_client import REGISTRY
+
+    return {
+        sample.labels["reason"]: sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "eventapi_db_replica_skipped"
+        for sample in metric.samples
+        if sample.name == "eventapi_db_replica_skipped_total"
+    }
