@@ -12,7 +12,10 @@ from server.reports.service import get_report, list_reports
 
 @strawberry.type
 class ReportQueries:
-    @strawberry.field(description="A report and its progress (managers of its organization).")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="A report and its progress (managers of its organization).",
+    )
     async def report(self, info: Info, id: strawberry.ID) -> Report | None:
         report_id = require_id(id)
         found = await run_query_or_none(

@@ -139,7 +139,10 @@ class TicketingMutations:
         hold, errors = await run_mutation(info, work)
         return await _hold_payload(info, hold, errors)
 
-    @strawberry.mutation(description="Release a hold's remaining inventory back to sale.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Release a hold's remaining inventory back to sale.",
+    )
     async def release_hold(self, info: Info, id: strawberry.ID) -> HoldPayload:
         async def work(session: AsyncSession) -> HoldModel:
             return await holds.release_hold(

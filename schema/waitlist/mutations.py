@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schema.context import Info
 from schema.errors import run_mutation
 from schema.ids import input_id
+from schema.permissions import IsAuthenticated
 from schema.waitlist.inputs import JoinWaitlistInput
 from schema.waitlist.types import WaitlistEntry, WaitlistEntryPayload
 from server.clock import utcnow
@@ -60,7 +61,10 @@ class WaitlistMutations:
             lambda s: service.leave_waitlist(s, actor=actor, entry_id=entry_id, now=utcnow()),
         )
 
-    @strawberry.mutation(description="Take an entry off the waitlist (managers and owners).")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Take an entry off the waitlist (managers and owners).",
+    )
     async def remove_waitlist_entry(self, info: Info, id: strawberry.ID) -> WaitlistEntryPayload:
         actor, entry_id = info.context.actor, input_id(id, "id")
         return await _payload(
@@ -69,6 +73,7 @@ class WaitlistMutations:
         )
 
     @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="Offer tickets to a waiting entry now, out of turn (managers and owners): "
         "from units kept for the waitlist, else from sale."
     )

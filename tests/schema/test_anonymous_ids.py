@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -21,9 +22,13 @@ from graphql import (
 from sqlalchemy import text
 
 from schema.api import schema
-from server.db import Database
-from tests.support import commerce, factories
+from server.app_state import AppState
+from server.config import Settings
+from server.jobs.dispatch import dispatch_outbox
+from tests.schema.tickets import helpers as tickets
+from tests.support import commerce, factories, waitlist
 from tests.support.gql import GraphQLClient
+from tests.support.jobs import job_context
 
 # Which table a bare `id` argument (or input field) names, by operation.
 ID_TABLES = {
@@ -44,6 +49,10 @@ ID_TABLES = {
     "deleteWebhook": "webhook_endpoints",
     "redeliverWebhookDelivery": "webhook_deliveries",
     "updateTicketType": "ticket_types",
+    "waitlistEntry": "waitlist_entries",
+    "leaveWaitlist": "waitlist_entries",
+    "removeWaitlistEntry": "waitlist_entries",
+    "offerWaitlistEntry": "waitlist_entries",
 }
 NAMED_TABLES = {
     "organizationId": "organizations",
@@ -57,6 +66,11 @@ NAMED_TABLES = {
     "venueId": "venues",
     "seatIds": "event_seats",
 }
+MY_TICKET_IDS = "{ myTickets { id } }"
+HOLD = "mutation($i: CreateHoldInput!) { createHold(input: $i) { errors { code } } }"
+REPORT = "mutation($e: ID!, $k: ReportKind!) { requestReport(eventId: $e, kind: $k) { errors { code } } }"
+WEBHOOK = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { errors { code } } }"
+
 # Private rows: a draft event and what hangs off it, a signed-in buyer's order.
 PICK = {
     "events": "SELECT id FROM events WHERE status = 'draft'",
@@ -147,28 +161,56 @@ def world_ids() -> dict[str, str]:
     return {}
 
 
-async def build_world(gql: GraphQLClient, db: Database) -> dict[str, str]:
+async def build_world(
+    gql: GraphQLClient, http: httpx.AsyncClient, state: AppState, settings: Settings
+) -> dict[str, str]:
+    """A row of every kind an id can name, each private to its organization or buyer."""
     crew = await factories.cast(gql)
+    owner = crew.org.owner.token
+    hook = {"organizationId": crew.org.id, "url": "https://hooks.example.com/in", "events": ["*"]}
+    assert (await gql(WEBHOOK, {"i": hook}, token=owner))["createWebhook"]["errors"] == []
     sale = await commerce.seated_sale(gql, crew.org, seats={"A": (1, 4)})
     await commerce.sale(gql, crew.org, publish=False)
     buyer = await factories.register(gql)
-    seat = next(iter((await commerce.seat_ids(gql, sale)).values()))
-    await commerce.order(gql, sale, 1, token=buyer.token, item={"seatIds": [seat]})
+    seats = list((await commerce.seat_ids(gql, sale)).values())
+    placed = await commerce.order(gql, sale, 1, token=buyer.token, item={"seatIds": [seats[0]]})
+    await commerce.pay_with_test(gql, http, placed["order"]["id"], token=buyer.token)
+    ticket = (await gql(MY_TICKET_IDS, token=buyer.token))["myTickets"][0]["id"]
+    await tickets.transfer(gql, buyer, ticket, factories.unique_email("friend"))
+    until = commerce.iso(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    hold = {
+        "ticketTypeId": sale.ticket_type_id,
+        "quantity": 1,
+        "seatIds": [seats[1]],
+        "expiresAt": until,
+    }
+    assert (await gql(HOLD, {"i": hold}, token=owner))["createHold"]["errors"] == []
+    report = {"e": sale.event_id, "k": "ORDERS_CSV"}
+    assert (await gql(REPORT, report, token=owner))["requestReport"]["errors"] == []
     await factories.create_api_key(gql, crew.org, ["events:read"])
+    async with job_context(state, settings) as ctx:
+        await dispatch_outbox(ctx.state)  # the order's events become deliveries
+    waitlisted = await waitlist.waitlisted_sale(gql, quantity=1)
+    await waitlist.sell_out(gql, waitlisted, 1)
+    joined = await waitlist.join(gql, waitlisted, token=buyer.token)
+    assert joined["errors"] == [], joined["errors"]
+
     ids: dict[str, str] = {}
-    async with db.read() as session:
+    async with state.db.read() as session:
         for table in {*ID_TABLES.values(), *NAMED_TABLES.values()}:
             query = PICK.get(table, f"SELECT id FROM {table}")  # noqa: S608 (our table names)
             found = await session.scalar(text(query + " LIMIT 1"))
             if found is not None:
                 ids[table] = str(found)
+    # Every id the operations take is probed with a real row, or a leak could hide.
+    assert set(ids) == {*ID_TABLES.values(), *NAMED_TABLES.values()}
     return ids
 
 
 async def test_anonymous_callers_get_the_same_answer_for_real_and_random_ids(
-    gql: GraphQLClient, db: Database
+    gql: GraphQLClient, client: httpx.AsyncClient, state: AppState, settings: Settings
 ) -> None:
-    ids = await build_world(gql, db)
+    ids = await build_world(gql, client, state, settings)
     leaks = []
     probed = 0
     for kind, name, field in OPERATIONS:
