@@ -23,7 +23,7 @@ class WaitlistQueries:
         ticket_type_id: strawberry.ID,
         occurrence_id: strawberry.ID | None = None,
         first: int | None = 50,
-        after: strawberry.ID | None = None,
+        after: str | None = None,
         status: WaitlistStatus | None = None,  # type: ignore[valid-type]
     ) -> list[WaitlistEntry]:
         type_id = require_id(ticket_type_id, "ticketTypeId")

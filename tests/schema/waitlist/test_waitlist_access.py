@@ -145,3 +145,31 @@ async def test_members_read_the_waitlist_and_only_managers_change_it(
         mine["id"]
     ]
     assert await gql.error_code(MINE) == "UNAUTHENTICATED"
+
+
+PAGE = """
+query($t: ID!, $first: Int, $after: String) {
+  waitlist(ticketTypeId: $t, first: $first, after: $after) { id email position }
+}
+"""
+
+
+async def test_members_page_through_the_waitlist_after_an_entry(gql: GraphQLClient) -> None:
+    sale = await waitlisted_sale(gql, quantity=1)
+    await sell_out(gql, sale, 1)
+    for n in range(3):
+        assert (await join(gql, sale, email=f"w{n}@example.com"))["errors"] == []
+    owner = sale.org.owner.token
+
+    first = (await gql(PAGE, {"t": sale.ticket_type_id, "first": 2}, token=owner))["waitlist"]
+    rest = (
+        await gql(
+            PAGE, {"t": sale.ticket_type_id, "first": 2, "after": first[-1]["id"]}, token=owner
+        )
+    )["waitlist"]
+    bad = await gql.raw(PAGE, {"t": sale.ticket_type_id, "after": "not-an-id"}, token=owner)
+
+    assert [e["email"] for e in first] == ["w0@example.com", "w1@example.com"]
+    assert [(e["email"], e["position"]) for e in rest] == [("w2@example.com", 3)]
+    assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert bad.json()["data"] is None
