@@ -75,7 +75,7 @@ class WaitlistMutations:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
         description="Offer tickets to a waiting entry now, out of turn (managers and owners): "
-        "from units kept for the waitlist, else from sale."
+        "from units kept for the waitlist, else from sale.",
     )
     async def offer_waitlist_entry(self, info: Info, id: strawberry.ID) -> WaitlistEntryPayload:
         actor, entry_id = info.context.actor, input_id(id, "id")
