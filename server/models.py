@@ -1,5 +1,6 @@
 """Every model, imported once so `Base.metadata` knows all tables (Alembic, tests)."""
 
+from server.analytics.models import AnalyticsHour, AnalyticsMark, AnalyticsTypeHour
 from server.apikeys.models import ApiKey
 from server.auth.models import Session, User
 from server.db import Base
@@ -19,6 +20,9 @@ from server.waitlist.models import WaitlistEntry, WaitlistPool
 from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AnalyticsHour",
+    "AnalyticsMark",
+    "AnalyticsTypeHour",
     "ApiKey",
     "Base",
     "CheckIn",

@@ -4,12 +4,14 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from schema.analytics.selection import minute_window
 from schema.analytics.types import EventAnalytics
 from schema.common import require_id
 from schema.context import Info
 from schema.errors import run_query
 from schema.subscriptions.errors import checked, coded_stream
 from schema.subscriptions.fields import admitted
+from server.analytics.figures import Window
 from server.analytics.live import AnalyticsTopic, AnalyticsWatcher, analytics_channel
 from server.analytics.service import Scope, authorize_analytics
 from server.live.hub import LiveHub
@@ -25,6 +27,7 @@ class AnalyticsSubscriptions:
         self, info: Info, event_id: strawberry.ID, occurrence_id: strawberry.ID | None = None
     ) -> AsyncGenerator[EventAnalytics, None]:
         actor = info.context.actor
+        window = minute_window(info)
 
         async def authorize() -> tuple[LiveHub, Scope]:
             event = require_id(event_id, "eventId")
@@ -38,16 +41,19 @@ class AnalyticsSubscriptions:
             return admitted(info), scope
 
         hub, scope = await checked(authorize)
-        return coded_stream(_stream(info, hub, scope))
+        return coded_stream(_stream(info, hub, scope, window))
 
 
-async def _stream(info: Info, hub: LiveHub, scope: Scope) -> AsyncGenerator[EventAnalytics, None]:
+async def _stream(
+    info: Info, hub: LiveHub, scope: Scope, window: Window | None
+) -> AsyncGenerator[EventAnalytics, None]:
     event_id = scope.event.id
+    queue = info.context.state.queue
     async with hub.watch(
         analytics_channel(event_id),
-        AnalyticsWatcher(scope.occurrence_id),
-        lambda name, db, slot: AnalyticsTopic(name, db, slot, event_id),
+        AnalyticsWatcher(scope.occurrence_id, window),
+        lambda name, db, slot: AnalyticsTopic(name, db, slot, event_id, queue),
     ) as watcher:
-        async for summary in watcher:
+        async for figures in watcher:
             info.context.clear_loaders()
-            yield EventAnalytics.of(scope, summary)
+            yield EventAnalytics.of(scope, figures)

@@ -7,8 +7,9 @@ import strawberry
 
 from schema.common import Money
 from schema.context import Info
-from server.analytics import service
-from server.analytics.service import Interval, Scope, Summary, TypeSales
+from server.analytics.figures import Figures
+from server.analytics.results import Interval, Summary, TypeSales
+from server.analytics.service import Scope
 
 if TYPE_CHECKING:
     from schema.events.types import Event
@@ -50,8 +51,9 @@ class CheckInPoint:
 
 @strawberry.type(
     description="An event's numbers (or one date's), read from the orders, payments, "
-    "refunds and check-ins themselves. gross is the face value of paid orders; buyers paid "
-    "gross - discounts + fees; net = that minus refunds."
+    "refunds and check-ins themselves, all in one snapshot (the series agree with the "
+    "totals). gross is the face value of paid orders; buyers paid gross - discounts + "
+    "fees; net = that minus refunds."
 )
 class EventAnalytics:
     orders_confirmed: int
@@ -71,9 +73,12 @@ class EventAnalytics:
     sell_through: float = strawberry.field(description="Tickets sold / tickets for sale.")
     scope: strawberry.Private[Scope]
     summary: strawberry.Private[Summary]
+    figures: strawberry.Private[Figures]
 
     @classmethod
-    def of(cls, scope: Scope, summary: Summary) -> EventAnalytics:
+    def of(cls, scope: Scope, figures: Figures) -> EventAnalytics:
+        summary = figures.summary()
+
         def money(minor: int) -> Money:
             return Money.of(minor, summary.currency)
 
@@ -95,6 +100,7 @@ class EventAnalytics:
             sell_through=summary.sell_through,
             scope=scope,
             summary=summary,
+            figures=figures,
         )
 
     @strawberry.field
@@ -114,21 +120,12 @@ class EventAnalytics:
         ]
 
     @strawberry.field(description="Buckets in UTC; `from` inclusive, `to` exclusive.")
-    async def sales(
+    def sales(
         self,
-        info: Info,
         interval: AnalyticsInterval | None = Interval.DAY,  # type: ignore[valid-type]
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
     ) -> list[SalesPoint]:
-        async with info.context.db.read() as session:
-            points = await service.sales(
-                session,
-                self.scope,
-                interval=Interval(interval or Interval.DAY),
-                start=from_,
-                end=to,
-            )
         currency = self.summary.currency
         return [
             SalesPoint(
@@ -138,17 +135,15 @@ class EventAnalytics:
                 gross=Money.of(p.gross, currency),
                 refunds=Money.of(p.refunds, currency),
             )
-            for p in points
+            for p in self.figures.sales(Interval(interval or Interval.DAY), from_, to)
         ]
 
     @strawberry.field(description="Check-ins per bucket, in UTC.")
-    async def check_ins(
+    def check_ins(
         self,
-        info: Info,
         interval: AnalyticsInterval | None = Interval.HOUR,  # type: ignore[valid-type]
     ) -> list[CheckInPoint]:
-        async with info.context.db.read() as session:
-            points = await service.check_ins(
-                session, self.scope, interval=Interval(interval or Interval.HOUR)
-            )
-        return [CheckInPoint(at=p.at, check_ins=p.check_ins) for p in points]
+        return [
+            CheckInPoint(at=p.at, check_ins=p.check_ins)
+            for p in self.figures.check_ins(Interval(interval or Interval.HOUR))
+        ]

@@ -9,10 +9,13 @@ refunds and check-ins (outbox consumers, as those record no inventory change).""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from redis.asyncio import Redis
 
-from server.analytics.service import Scope, Summary, snapshot, summary
+from server.analytics.figures import Figures, Window, read_figures
+from server.analytics.jobs import keep_rollup_current
+from server.analytics.service import snapshot
 from server.app_state import AppState
 from server.db import Database
 from server.effects import handles
@@ -34,35 +37,42 @@ def analytics_channel(event_id: uuid.UUID) -> str:
     return f"{ANALYTICS_PREFIX}{event_id}"
 
 
-class AnalyticsWatcher(Watcher[str, Summary]):
-    """One subscriber's view: the event, or one of its dates. A read that finds the same
-    numbers offers nothing (the watcher drops equal values)."""
+class AnalyticsWatcher(Watcher[str, Figures]):
+    """One subscriber's view: the event or one of its dates, and the minutes its series
+    by the minute need. A read that finds the same figures offers nothing (the watcher
+    drops equal values)."""
 
-    def __init__(self, occurrence_id: uuid.UUID | None) -> None:
+    def __init__(self, occurrence_id: uuid.UUID | None, window: Window | None = None) -> None:
         super().__init__()
         self.occurrence_id = occurrence_id
+        self.window = window
 
 
-class AnalyticsTopic(Topic[AnalyticsWatcher, "dict[uuid.UUID | None, Summary] | None"]):
-    def __init__(self, name: str, db: Database, read_slot: ReadSlot, event_id: uuid.UUID) -> None:
+class AnalyticsTopic(Topic[AnalyticsWatcher, "Figures | None"]):
+    """Reads every date of the event once per refresh, in one snapshot, with the minutes
+    any of its watchers needs; each watcher gets its own date and window of it."""
+
+    def __init__(
+        self, name: str, db: Database, read_slot: ReadSlot, event_id: uuid.UUID, queue: Any
+    ) -> None:
         super().__init__(name, db, read_slot)
         self.event_id = event_id
+        self.queue = queue
 
-    async def read(self, scope: ChannelScope) -> dict[uuid.UUID | None, Summary] | None:
-        dates = {w.occurrence_id for w in self.watchers}
+    async def read(self, scope: ChannelScope) -> Figures | None:
+        window = Window.around(
+            (w.window.start, w.window.end) for w in self.watchers if w.window is not None
+        )
         async with self.db.read() as session:
             await snapshot(session)
-            event = await session.get(Event, self.event_id)
-            if event is None:
+            if await session.get(Event, self.event_id) is None:
                 return None
-            return {d: await summary(session, Scope(event, d)) for d in dates}
+            figures = await read_figures(session, self.event_id, window=window)
+        await keep_rollup_current(self.queue, self.event_id, figures)
+        return figures
 
     def dispatch(
-        self,
-        state: dict[uuid.UUID | None, Summary] | None,
-        targets: list[AnalyticsWatcher],
-        *,
-        reset: bool,
+        self, state: Figures | None, targets: list[AnalyticsWatcher], *, reset: bool
     ) -> None:
         for watcher in targets:
             if watcher.ended or watcher not in self.watchers:
@@ -72,9 +82,14 @@ class AnalyticsTopic(Topic[AnalyticsWatcher, "dict[uuid.UUID | None, Summary] | 
                 continue
             if reset:
                 watcher.forget_taken()
-            found = state.get(watcher.occurrence_id)
-            if found is not None:
-                watcher.offer("summary", found)
+            if (
+                state.window is not None
+                and watcher.window is not None
+                and state.window.covers(watcher.window.start, watcher.window.end)
+            ):
+                watcher.offer("figures", state.scoped(watcher.occurrence_id).within(watcher.window))
+            elif watcher.window is None:
+                watcher.offer("figures", state.scoped(watcher.occurrence_id).within(None))
             else:  # joined after the read started: the next read covers it
                 self.request(None)
 

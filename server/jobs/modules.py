@@ -11,6 +11,7 @@ TASK_MODULES: list[str] = [
     "server.waitlist.jobs",
     "server.analytics.live",
     "server.partitions",
+    "server.analytics.jobs",
 ]
 
 

@@ -67,7 +67,20 @@ class Order(IdMixin, TimestampMixin, Base):
         Index(
             "ix_orders_pending_expiry", "expires_at", postgresql_where=text("status = 'pending'")
         ),
-        Index("ix_orders_event_id_status", "event_id", "status"),
+        # Covering for analytics' order counts by state and date (index-only).
+        Index(
+            "ix_orders_event_id_status",
+            "event_id",
+            "status",
+            postgresql_include=["occurrence_id", "cancel_reason"],
+        ),
+        # Paid orders by when they were paid: analytics' rollup and its live tail.
+        Index(
+            "ix_orders_event_id_confirmed_at",
+            "event_id",
+            "confirmed_at",
+            postgresql_where=text("confirmed_at IS NOT NULL"),
+        ),
         Index("ix_orders_organization_id_created_at", "organization_id", "created_at"),
         CheckConstraint(
             "subtotal_minor >= 0 AND discount_minor >= 0 AND discount_minor <= subtotal_minor "
@@ -193,7 +206,15 @@ class Payment(IdMixin, TimestampMixin, Base):
 
 class Refund(IdMixin, TimestampMixin, Base):
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="positive"),
+        # Refunds by when they succeeded (a succeeded refund is never updated again).
+        Index(
+            "ix_refunds_succeeded_updated_at",
+            "updated_at",
+            postgresql_where=text("status = 'succeeded'"),
+        ),
+    )
 
     order_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), index=True

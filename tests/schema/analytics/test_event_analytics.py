@@ -4,7 +4,7 @@ check-ins and the waitlist; only members read it; the subscription follows chang
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import text
@@ -14,6 +14,7 @@ from server.clock import utcnow
 from server.orders import lifecycle
 from tests.schema.tickets.helpers import check_in, my_tickets
 from tests.support import commerce, factories
+from tests.support.analytics import REFUND, busy_sale, cents
 from tests.support.gql import GraphQLClient
 from tests.support.waitlist import join
 
@@ -27,13 +28,17 @@ query($e: ID!, $o: ID) { eventAnalytics(eventId: $e, occurrenceId: $o) {
   checkIns(interval: HOUR) { checkIns }
 } }
 """
-REFUND = """
-mutation($input: RefundOrderInput!) { refundOrder(input: $input) { errors { code } } }
+BY_MINUTE = """
+query($e: ID!, $every: AnalyticsInterval, $from: DateTime) {
+  eventAnalytics(eventId: $e) { ordersConfirmed checkedIn ...series
+    later: sales(interval: MINUTE, from: "2999-01-01T00:00:00Z") { orders }
+    days: sales(interval: DAY) { orders } }
+}
+fragment series on EventAnalytics {
+  minutes: sales(interval: $every, from: $from) { at orders tickets gross { amount } }
+  ... on EventAnalytics { checkIns(interval: MINUTE) { at checkIns } }
+}
 """
-
-
-def cents(amount: str) -> int:
-    return int(Decimal(amount) * 100)
 
 
 async def test_the_numbers_agree_with_hand_computed_sums(
@@ -143,3 +148,24 @@ async def test_only_the_organizations_members_read_analytics(gql: GraphQLClient)
         ANALYTICS, {"e": sale.event_id, "o": str(uuid.uuid4())}, token=cast.owner.token
     )
     assert other_date[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_series_by_the_minute_follow_fragments_aliases_and_variables(
+    gql: GraphQLClient, client: httpx.AsyncClient
+) -> None:
+    busy = await busy_sale(gql, client)
+    started = datetime.now(UTC) - timedelta(hours=1)
+    data = (
+        await gql(
+            BY_MINUTE,
+            {"e": busy.sale.event_id, "every": "MINUTE", "from": started.isoformat()},
+            token=busy.owner,
+        )
+    )["eventAnalytics"]
+    minutes, days = data["minutes"], data["days"]
+    assert all(p["at"].endswith(":00+00:00") for p in minutes)
+    assert sum(p["orders"] for p in minutes) == sum(p["orders"] for p in days) == 4
+    assert sum(p["tickets"] for p in minutes) == 5
+    assert sum(cents(p["gross"]["amount"]) for p in minutes) == 3 * 2500 + 2500 + 8000
+    assert sum(p["checkIns"] for p in data["checkIns"]) == data["checkedIn"] == 1
+    assert data["later"] == []

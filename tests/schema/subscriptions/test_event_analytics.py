@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support import commerce
+import httpx
+
+from tests.support import commerce, factories
+from tests.support.analytics import pay
 from tests.support.gql import GraphQLClient
 from tests.support.graphql_ws import InProcessServer, connect
 from tests.support.waitlist import join
@@ -40,3 +43,28 @@ async def test_outsiders_cannot_subscribe(gql: GraphQLClient, ws_server: InProce
         message = await sub.message()
         assert message["type"] == "error", message
         assert message["payload"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+BY_MINUTE = """
+subscription($e: ID!) { eventAnalytics(eventId: $e) {
+  ordersConfirmed ticketsSold gross { amount }
+  sales(interval: MINUTE) { orders tickets gross { amount } } } }
+"""
+
+
+async def test_each_snapshot_carries_its_series_by_the_minute(
+    gql: GraphQLClient, client: httpx.AsyncClient, ws_server: InProcessServer
+) -> None:
+    sale = await commerce.sale(gql, quantity=10)
+    buyer = await factories.register(gql)
+    async with connect(ws_server.url, token=sale.org.owner.token) as ws:
+        sub = await ws.subscribe(BY_MINUTE, {"e": sale.event_id})
+        first = (await sub.next())["eventAnalytics"]
+        assert (first["ordersConfirmed"], first["sales"]) == (0, [])
+        await pay(gql, client, sale, buyer, 2)
+        seen = (await sub.next())["eventAnalytics"]
+        while seen["ordersConfirmed"] < 1:
+            seen = (await sub.next())["eventAnalytics"]
+        assert seen["ticketsSold"] == sum(p["tickets"] for p in seen["sales"]) == 2
+        assert [p["orders"] for p in seen["sales"]] == [1]
+        assert seen["sales"][0]["gross"] == seen["gross"] == {"amount": "50.00"}
