@@ -1,4 +1,5 @@
-"""Analytics: the hourly rollup of settled facts with its mark, and the indexes its reads use.
+"""Analytics: the hourly rollup of settled facts with its mark, and the indexes its reads use;
+order items by hold (a waitlist offer's standing orders).
 
 Revision ID: 0750
 Revises: 0700
@@ -56,9 +57,11 @@ def upgrade() -> None:
     op.create_index('ix_orders_event_id_status', 'orders', ['event_id', 'status'], unique=False, postgresql_include=['occurrence_id', 'cancel_reason'])
     op.create_index('ix_orders_event_id_confirmed_at', 'orders', ['event_id', 'confirmed_at'], unique=False, postgresql_where=sa.text('confirmed_at IS NOT NULL'))
     op.create_index('ix_refunds_succeeded_updated_at', 'refunds', ['updated_at'], unique=False, postgresql_where=sa.text("status = 'succeeded'"))
+    op.create_index('ix_order_items_hold_id', 'order_items', ['hold_id'], unique=False, postgresql_where=sa.text('hold_id IS NOT NULL'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_order_items_hold_id', table_name='order_items', postgresql_where=sa.text('hold_id IS NOT NULL'))
     op.drop_index('ix_refunds_succeeded_updated_at', table_name='refunds', postgresql_where=sa.text("status = 'succeeded'"))
     op.drop_index('ix_orders_event_id_confirmed_at', table_name='orders', postgresql_where=sa.text('confirmed_at IS NOT NULL'))
     op.drop_index('ix_orders_event_id_status', table_name='orders')

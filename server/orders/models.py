@@ -131,6 +131,8 @@ class OrderItem(IdMixin, Base):
     __table_args__ = (
         Index("ix_order_items_order_id", "order_id"),
         Index("ix_order_items_inventory_id", "inventory_id"),
+        # Orders drawn on a hold (few): whether a waitlist offer still has a standing order.
+        Index("ix_order_items_hold_id", "hold_id", postgresql_where=text("hold_id IS NOT NULL")),
         CheckConstraint("quantity > 0 AND unit_price_minor >= 0", name="positive"),
         CheckConstraint("subtotal_minor = quantity * unit_price_minor", name="subtotal"),
     )

@@ -239,12 +239,12 @@ async def unredeem(
             {"n": quantity, "id": hold_id, "now": now},
         )
     ).first()
-    if row is None:
-        return False
-    await inventory.move(
-        session, inventory_id=inventory_id, quantity=quantity, source="reserved", target="held"
-    )
-    return True
+    if row is not None:
+        await inventory.move(
+            session, inventory_id=inventory_id, quantity=quantity, source="reserved", target="held"
+        )
+    await waitlist.offer_order_released(session, hold_id=hold_id, returned=row is not None, now=now)
+    return row is not None
 
 
 async def hold_for_token(session: AsyncSession, token: str, now: datetime) -> Hold | None:

@@ -10,11 +10,12 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.waitlist.entries import waitlist_changed
 from server.waitlist.errors import OfferForAnotherBuyer
-from server.waitlist.models import WaitlistEntry
+from server.waitlist.models import ACTIVE_STATUSES, WaitlistEntry, WaitlistStatus
 from server.waitlist.pool import keep_freed_units
 
-__all__ = ["check_offer_redeemer", "keep_freed_units", "offer_redeemed"]
+__all__ = ["check_offer_redeemer", "keep_freed_units", "offer_order_released", "offer_redeemed"]
 
 
 async def offer_redeemed(session: AsyncSession, *, hold_id: uuid.UUID, now: datetime) -> None:
@@ -25,6 +26,64 @@ async def offer_redeemed(session: AsyncSession, *, hold_id: uuid.UUID, now: date
             "WHERE hold_id = :id AND status = 'offered'"
         ),
         {"id": hold_id, "now": now},
+    )
+
+
+_STANDING_ORDER = text(
+    """
+    SELECT 1 FROM order_items x JOIN orders o ON o.id = x.order_id
+    WHERE x.hold_id = :hold AND o.status IN ('pending', 'confirmed', 'refunded')
+    LIMIT 1
+    """
+)
+
+
+async def offer_order_released(
+    session: AsyncSession, *, hold_id: uuid.UUID, returned: bool, now: datetime
+) -> None:
+    """An order that drew on a hold was cancelled or expired unpaid. If the hold is an
+    offer its entry accepted, and no other order from the offer stands, the entry is
+    what the buyer would expect:
+    - the offer still runs (`returned`: its units went back to the hold): OFFERED again,
+      its token good until the offer ends, when it passes on as any offer does;
+    - the offer had ended (the units went back to sale, and so first to the next
+      waiting entry): EXPIRED.
+    If the buyer has joined the waitlist again meanwhile (one active entry per email),
+    the old offer ends instead, EXPIRED, and its units pass to the waitlist in order."""
+    entry = await session.scalar(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.hold_id == hold_id, WaitlistEntry.status == WaitlistStatus.ACCEPTED)
+        .with_for_update()
+    )
+    if entry is None or await session.scalar(_STANDING_ORDER, {"hold": hold_id}) is not None:
+        return
+    if returned and not await _rejoined(session, entry):
+        entry.status = WaitlistStatus.OFFERED
+        entry.accepted_at = None
+    else:
+        if returned:
+            # The units are back in the offer's hold, which nobody may now redeem: release
+            # it, so they pool for the waiting entries in order.
+            from server.ticketing.holds import release
+
+            await release(session, hold_id=hold_id, now=now)
+        entry.status = WaitlistStatus.EXPIRED
+        entry.ended_at = now
+    await session.flush()
+    waitlist_changed(session, entry)
+
+
+async def _rejoined(session: AsyncSession, entry: WaitlistEntry) -> bool:
+    return (
+        await session.scalar(
+            select(WaitlistEntry.id).where(
+                WaitlistEntry.inventory_id == entry.inventory_id,
+                WaitlistEntry.email == entry.email,
+                WaitlistEntry.status.in_(ACTIVE_STATUSES),
+                WaitlistEntry.id != entry.id,
+            )
+        )
+        is not None
     )
 
 
