@@ -1,8 +1,8 @@
 """Analytics: the hourly rollup of settled facts with its mark, and the indexes its reads use;
 order items by hold (a waitlist offer's standing orders).
 
-Revision ID: 0750
-Revises: 0700
+Revision ID: 0990
+Revises: 0980
 Create Date: 2026-12-03 00:30:00
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0750'
-down_revision: str | None = '0700'
+revision: str = '0990'
+down_revision: str | None = '0980'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
