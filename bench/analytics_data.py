@@ -24,6 +24,7 @@ from bench.checkin import EVENT, ORG, PUBLISH, SIGN_UP, TYPE
 from bench.harness import Connection
 from server.db import Database
 
+OWNER = ("owner@bench.test", "owner-password-1234")
 TYPES = (("General", "25.00"), ("Premium", "60.00"), ("VIP", "150.00"), ("Student", "15.00"))
 
 _LINES = """
@@ -170,13 +171,22 @@ async def setup(conn: Connection) -> dict[str, Any]:
     """An owner (who reads analytics), their organization and the measured event."""
     registered = await conn.graphql(
         SIGN_UP,
-        {"i": {"email": "owner@bench.test", "password": "owner-password-1234", "name": "Owner"}},
+        {"i": {"email": OWNER[0], "password": OWNER[1], "name": "Owner"}},
     )
     token = registered["data"]["register"]["accessToken"]
     org = (await conn.graphql(ORG, {"i": {"name": "Arena"}}, token))["data"]["createOrganization"][
         "organization"
     ]["id"]
     return {"token": token, "org": org, **await create_event(conn, token, org, "Final Night")}
+
+
+async def sign_in(conn: Connection) -> str:
+    """A fresh access token for the owner (seeding outlasts the first one)."""
+    signed = await conn.graphql(
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        {"i": {"email": OWNER[0], "password": OWNER[1]}},
+    )
+    return str(signed["data"]["login"]["accessToken"])
 
 
 async def seed(database_url: str, org: str, event: dict[str, Any], orders: int, tag: str) -> None:

@@ -59,11 +59,13 @@ class BusySale:
 
 
 async def analytics(
-    gql: GraphQLClient, sale: commerce.Sale, occurrence_id: str | None = None
+    gql: GraphQLClient,
+    sale: commerce.Sale,
+    occurrence_id: str | None = None,
+    *,
+    query: str = ANALYTICS,
 ) -> dict[str, Any]:
-    data = await gql(
-        ANALYTICS, {"e": sale.event_id, "o": occurrence_id}, token=sale.org.owner.token
-    )
+    data = await gql(query, {"e": sale.event_id, "o": occurrence_id}, token=sale.org.owner.token)
     return dict(data["eventAnalytics"])
 
 

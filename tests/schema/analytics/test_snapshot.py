@@ -1,5 +1,6 @@
 """One eventAnalytics answer is one snapshot: while orders are paid, refunded and checked
-in, and the rollup folds, the series of every answer add up to its totals."""
+in, and the rollup folds, the series of every answer (by the day and the hour from the
+rollup plus the live tail, by the minute read live) add up to its totals."""
 
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ import httpx
 from server.app_state import AppState
 from tests.schema.tickets.helpers import check_in, my_tickets
 from tests.support import commerce, factories
-from tests.support.analytics import analytics, cents, fold_now, pay, refund
+from tests.support.analytics import ANALYTICS, analytics, cents, fold_now, pay, refund
 from tests.support.gql import GraphQLClient
 
 ORDERS = 30
+WITH_MINUTES = ANALYTICS.replace(
+    "checkIns(interval: HOUR)",
+    "minutely: sales(interval: MINUTE) { at orders tickets gross { amount } refunds { amount } }"
+    " checkIns(interval: HOUR)",
+)
 
 
 def assert_consistent(data: dict[str, Any]) -> None:
     """No full refunds in this traffic, so every paid ticket is still sold."""
-    for series in ("daily", "hourly"):
+    for series in ("daily", "hourly", "minutely"):
         points = data[series]
         assert sum(p["orders"] for p in points) == data["ordersConfirmed"], series
         assert sum(p["tickets"] for p in points) == data["ticketsSold"], series
@@ -60,8 +66,8 @@ async def test_totals_and_series_agree_in_every_answer_under_live_traffic(
 
     async def read_until(done: asyncio.Event) -> None:
         while not done.is_set():
-            answers.append(await analytics(gql, sale))
-            answers.append(await analytics(gql, sale, sale.occurrence_ids[0]))
+            answers.append(await analytics(gql, sale, query=WITH_MINUTES))
+            answers.append(await analytics(gql, sale, sale.occurrence_ids[0], query=WITH_MINUTES))
 
     async def alongside(work: Awaitable[Any]) -> None:
         done = asyncio.Event()
@@ -75,7 +81,7 @@ async def test_totals_and_series_agree_in_every_answer_under_live_traffic(
     for wave in range(3):
         await alongside(asyncio.gather(*(buy(wave * 10 + n) for n in range(10))))
         await alongside(asyncio.gather(*(fold_now(state.db, sale.event_id) for _ in range(2))))
-    answers.append(await analytics(gql, sale))
+    answers.append(await analytics(gql, sale, query=WITH_MINUTES))
 
     for answer in answers:
         assert_consistent(answer)
