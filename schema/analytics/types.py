@@ -50,9 +50,9 @@ class CheckInPoint:
 
 
 @strawberry.type(
-    description="An event's numbers (or one date's), read from the orders, payments, "
-    "refunds and check-ins themselves, all in one snapshot (the series agree with the "
-    "totals). gross is the face value of paid orders; buyers paid gross - discounts + "
+    description="An event's numbers (or one date's), exactly as the orders, payments, "
+    "refunds and check-ins say, all in one snapshot (the series agree with the totals). "
+    "gross is the face value of paid orders; buyers paid gross - discounts + "
     "fees; net = that minus refunds."
 )
 class EventAnalytics:
