@@ -100,6 +100,12 @@ async def first_snapshot(url: str, token: str, event_id: str) -> float:
         return elapsed
 
 
+async def signed_in(url: str) -> tuple[Connection, str]:
+    """A new keep-alive connection and a fresh token for the owner."""
+    conn = Connection.to(url)
+    return conn, await data.sign_in(conn)
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
@@ -132,8 +138,9 @@ async def main() -> None:
             f"seeded {args.orders} orders (+{args.other_orders} of another event) in "
             f"{time.perf_counter() - started:.0f} s; {load()}"
         )
-        sale["token"] = await data.sign_in(conn)
-        token, event = sale["token"], sale["event"]
+        conn.close()  # idle through the seeding: the server has dropped it
+        conn, token = await signed_in(server.url)
+        event = sale["event"]
         pg = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
         try:
             started = time.perf_counter()
@@ -142,7 +149,8 @@ async def main() -> None:
             print(f"first read, before any rollup (everything live): {ms(cold)}; {load()}")
             folded = await wait_for_fold(pg, event)
             print(f"the worker's first fold of the event was in {folded:.1f} s later; {load()}")
-            token = await data.sign_in(conn)  # the fold of a large event may outlast a token
+            conn.close()  # idle while the worker folded; a token may have expired too
+            conn, token = await signed_in(server.url)
 
             samples = [
                 await timed(conn, ANALYTICS, {"e": event}, token) for _ in range(args.runs + 3)
@@ -153,6 +161,8 @@ async def main() -> None:
                 await first_snapshot(server.url, token, event) for _ in range(args.subscriptions)
             ]
             subscription_load = load()
+            conn.close()  # may have idled past the server's keep-alive meanwhile
+            conn = Connection.to(server.url)
             trivial = [await timed(conn, TRIVIAL, {}, token) for _ in range(args.runs)]
             counts = []
             for _ in range(args.runs):
