@@ -111,7 +111,9 @@ async def test_each_aliased_login_spends_the_ip_budget(
     assert refused["accessToken"] is None and refused["user"] is None
     assert 0 < refused["retryAfter"] <= WINDOW
     assert refused["errors"][0]["message"].startswith("Too many sign-in attempts")
-    assert response.headers["retry-after"] == str(refused["retryAfter"])
+    # The header carries the longest wait of the refused fields (a second may pass between them).
+    waits = [data[f"a{i}"]["retryAfter"] for i in range(8, 12)]
+    assert response.headers["retry-after"] == str(max(waits))
     assert after.status_code == 429
 
 
