@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -41,6 +43,7 @@ from schema.waitlist.mutations import WaitlistMutations
 from schema.waitlist.queries import WaitlistQueries
 from schema.webhooks.mutations import WebhookMutations
 from schema.webhooks.queries import WebhookQueries
+from server import unavailable
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 
@@ -84,10 +87,34 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (LiveSubscriptions, AnalyticsSubscriptions))
 
 
+class EventSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: Any | None = None
+    ) -> None:
+        """Errors of what Strawberry executes (subscriptions) reach the client as it formats
+        them: one caused by Redis or PostgreSQL being unreachable says so, as over HTTP
+        (`SERVICE_UNAVAILABLE`, no internal detail), and is counted, not logged as a bug."""
+        unexpected = []
+        for error in errors:
+            if "code" in (error.extensions or {}) or not unavailable.caused_by_outage(
+                error.original_error
+            ):
+                unexpected.append(error)
+                continue
+            context = getattr(execution_context, "context", None)
+            error.message = unavailable.MESSAGE
+            error.extensions = {
+                "code": unavailable.CODE,
+                "requestId": getattr(context, "request_id", None),
+            }
+            unavailable.refused("/graphql", error.original_error)
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema() -> strawberry.Schema:
     # The HTTP handler applies the guards itself; the extension covers what Strawberry
     # executes (operations over WebSocket).
-    return strawberry.Schema(
+    return EventSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

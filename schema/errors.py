@@ -19,7 +19,7 @@ from schema.context import Info
 from server import unavailable
 from server.errors import AccessError, DomainError, DomainErrors
 from server.errors import ErrorCode as ServerErrorCode
-from server.unavailable import caused_by_redis
+from server.unavailable import caused_by_outage
 
 log = structlog.get_logger("eventapi.graphql")
 
@@ -152,7 +152,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         formatted["extensions"] = {"code": original.errors[0].code.value}
     elif isinstance(original, GraphQLError) and original.extensions:
         formatted["extensions"] = dict(original.extensions)
-    elif caused_by_redis(original):
+    elif caused_by_outage(original):
         formatted["message"] = unavailable.MESSAGE
         formatted["extensions"] = {"code": unavailable.CODE, "requestId": request_id}
     else:

@@ -44,7 +44,7 @@ from server.json_limits import TOO_DEEP_MESSAGE, too_deep
 from server.numbers import whole_number
 from server.ratelimit import RateLimitStatus
 from server.rest.graphiql import graphiql_page
-from server.unavailable import caused_by_redis
+from server.unavailable import caused_by_outage
 
 log = structlog.get_logger("eventapi.http")
 
@@ -333,13 +333,13 @@ class GraphQLHTTPHandler:
         try:
             return await self._handle(request)
         except Exception as exc:
-            if not caused_by_redis(exc):
+            if not caused_by_outage(exc):
                 raise
-            return self._unavailable(request)
+            return self._unavailable(request, exc)
 
-    def _unavailable(self, request: Request) -> Response:
-        """Redis is unreachable: a 503 in the negotiated GraphQL media type."""
-        unavailable.refused("/graphql")
+    def _unavailable(self, request: Request, exc: BaseException) -> Response:
+        """Redis or PostgreSQL is unreachable: a 503 in the negotiated GraphQL media type."""
+        unavailable.refused("/graphql", exc)
         request_id: str = request.state.request_id
         error = {
             "message": unavailable.MESSAGE,
@@ -436,7 +436,7 @@ class GraphQLHTTPHandler:
                 variables=params.variables,
                 operation_name=params.operation_name,
             )
-            lost = [e for e in result.errors or [] if caused_by_redis(e)]
+            lost = [e for e in result.errors or [] if caused_by_outage(e)]
             if lost and (op_type is not OperationType.MUTATION or result.data is None):
                 # Only a mutation that got as far as a result is answered with it (its
                 # errors then say SERVICE_UNAVAILABLE), so the client sees what was done.

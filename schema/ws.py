@@ -33,7 +33,7 @@ from server.auth.authenticate import resolve_actor
 from server.clock import utcnow
 from server.errors import Unauthenticated
 from server.json_limits import TOO_DEEP_MESSAGE, too_deep
-from server.unavailable import caused_by_redis
+from server.unavailable import caused_by_outage
 
 log = structlog.get_logger("eventapi.graphql")
 
@@ -66,9 +66,9 @@ class CodedErrorsHandler(BaseGraphQLTransportWSHandler[Context, None]):
         try:
             await super().handle_connection_init(message)
         except Exception as exc:
-            if not caused_by_redis(exc):
+            if not caused_by_outage(exc):
                 raise
-            unavailable.refused("/graphql")
+            unavailable.refused("/graphql", exc)
             await self.websocket.close(
                 code=unavailable.WEBSOCKET_TRY_AGAIN_LATER, reason=unavailable.CODE
             )

@@ -31,7 +31,7 @@ from server.rest import static as rest_static
 from server.rest import tickets as rest_tickets
 from server.rest.metrics import metrics_endpoint
 from server.tickets import keys as ticket_keys
-from server.unavailable import REDIS_UNREACHABLE, RedisOutageMiddleware
+from server.unavailable import REDIS_UNREACHABLE, OutageMiddleware
 
 log = structlog.get_logger("eventapi.app")
 
@@ -124,7 +124,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> Starlet
                 "retry-after",
             ],
         ),
-        Middleware(RedisOutageMiddleware),
+        Middleware(OutageMiddleware),
         Middleware(GateMiddleware),  # after CORS: preflights are answered before it
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -22,7 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import DateTime, Enum, MetaData, func
+import asyncpg
+from sqlalchemy import DateTime, Enum, MetaData, event, func
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -36,6 +37,7 @@ from server.ids import new_id
 from server.replicas import routing
 from server.replicas.replica_set import AS_OF_KEY, ReplicaSet
 from server.replicas.routing import ReadPin
+from server.unavailable import DatabaseUnreachable
 
 if TYPE_CHECKING:
     from server.config import Settings
@@ -144,7 +146,7 @@ def make_engine(
             prepared_statement_cache_size=0,
             prepared_statement_name_func=lambda: f"__asyncpg_{uuid.uuid4().hex}__",
         )
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -152,6 +154,29 @@ def make_engine(
         pool_recycle=1800,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "do_connect", _connect_or_unreachable)
+    return engine
+
+
+# What opening a connection raises when the server is not there to take it.
+CONNECT_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, no such socket, no route, name not resolved
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.PostgresConnectionError,
+)
+
+
+def _connect_or_unreachable(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """The pool's connect, with a server that cannot be reached raised as
+    `DatabaseUnreachable` (answered 503, see server.unavailable) rather than as whatever
+    socket error the driver met."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except CONNECT_FAILURES as exc:
+        raise DatabaseUnreachable(f"PostgreSQL cannot be reached: {exc!r}") from exc
 
 
 class Database:

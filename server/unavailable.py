@@ -1,17 +1,22 @@
-"""What a request gets while Redis cannot be reached (docs/redis-outage.md): HTTP 503 with
-`Retry-After` and the code `SERVICE_UNAVAILABLE`, as JSON, never a plain-text 500.
+"""What a request gets while Redis or PostgreSQL cannot be reached (docs/redis-outage.md,
+docs/database-outage.md): HTTP 503 with `Retry-After` and the code `SERVICE_UNAVAILABLE`,
+as JSON, never a plain-text 500 or an `INTERNAL` error.
 
 Redis holds the rate limits, the session cache, the response and persisted-query caches
-and the job queue, so a request that needs any of them cannot be answered correctly
-without it; it is refused cleanly instead, at the edges (the GraphQL handler, and
-`RedisOutageMiddleware` around everything else), and served again as soon as Redis
-answers: redis-py reconnects on the next command, nothing needs restarting."""
+and the job queue, and PostgreSQL everything else, so a request that needs either cannot
+be answered correctly without it; it is refused cleanly instead, at the edges (the GraphQL
+handler, and `OutageMiddleware` around everything else), and served again as soon as the
+service answers: redis-py and the connection pool reconnect on their own, nothing needs
+restarting."""
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,30 +26,61 @@ from server.middleware import route_label
 log = structlog.get_logger("eventapi.unavailable")
 
 REDIS_UNREACHABLE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
+# What PostgreSQL raises mid-statement when it goes away or cannot take us: the connection
+# lost (08xxx), shutting down or starting up (57P0x), out of connection slots.
+POSTGRES_UNREACHABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+DATABASE_UNREACHABLE: tuple[type[BaseException], ...]  # set below DatabaseUnreachable
 CODE = "SERVICE_UNAVAILABLE"
-RETRY_AFTER = 5  # seconds: about what a Redis restart or failover takes
+RETRY_AFTER = 5  # seconds: about what a Redis or PostgreSQL restart or failover takes
 MESSAGE = "The service is briefly unavailable; try again in a few seconds."
 HEADERS = {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
 WEBSOCKET_TRY_AGAIN_LATER = 1013
 
 
-def caused_by_redis(exc: BaseException | None) -> bool:
-    """Whether `exc`, or an exception it was raised from or during, is Redis being
-    unreachable (a GraphQL error wraps the resolver's exception, SQLAlchemy and our own
-    code may re-raise it)."""
+class DatabaseUnreachable(ConnectionError):
+    """A new PostgreSQL connection could not be opened (refused, no socket, timed out,
+    the server starting or stopping). Raised by the engine's connect hook
+    (`server.db.make_engine`) from the socket error, so that an outage is told apart from
+    any other `OSError`; a `ConnectionError`, so code that falls back from a replica on
+    socket errors still does."""
+
+
+# A pool with every connection busy for its whole timeout is an overload: answered alike.
+DATABASE_UNREACHABLE = (DatabaseUnreachable, PoolTimeout, *POSTGRES_UNREACHABLE)
+
+
+def outage_of(exc: BaseException | None) -> str | None:
+    """Which service being unreachable `exc`, or an exception it was raised from or during,
+    comes from: "redis", "database" or None (a GraphQL error wraps the resolver's
+    exception, SQLAlchemy and our own code may re-raise it)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, REDIS_UNREACHABLE):
-            return True
+            return "redis"
+        if isinstance(exc, DATABASE_UNREACHABLE):
+            return "database"
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return "database"
         seen.add(id(exc))
         exc = getattr(exc, "original_error", None) or exc.__cause__ or exc.__context__
-    return False
+    return None
 
 
-def refused(route: str) -> None:
-    """Count (and log once per request) a request refused for want of Redis."""
+def caused_by_outage(exc: BaseException | None) -> bool:
+    return outage_of(exc) is not None
+
+
+def refused(route: str, exc: BaseException | None) -> None:
+    """Count (and log once per request) a request refused for want of Redis or PostgreSQL."""
+    service = outage_of(exc) or "unknown"
     metrics.unavailable_responses.labels(route).inc()
-    log.warning("redis unavailable; request refused with 503", route=route)
+    log.warning(f"{service} unavailable; request refused with 503", route=route, service=service)
 
 
 def rest_response(request_id: str | None) -> JSONResponse:
@@ -55,8 +91,8 @@ def rest_response(request_id: str | None) -> JSONResponse:
     )
 
 
-class RedisOutageMiddleware:
-    """Turns a Redis outage escaping any route into the REST 503 (the GraphQL handler
+class OutageMiddleware:
+    """Turns a Redis or PostgreSQL outage escaping any route into the REST 503 (the GraphQL handler
     answers its own, in its media type). A response already under way cannot be
     replaced; it is cut off, as for any other failure mid-response."""
 
@@ -78,9 +114,9 @@ class RedisOutageMiddleware:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
-            if started or not caused_by_redis(exc):
+            if started or not caused_by_outage(exc):
                 raise
-            refused(route_label(scope["path"]))
+            refused(route_label(scope["path"]), exc)
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": WEBSOCKET_TRY_AGAIN_LATER})
                 return

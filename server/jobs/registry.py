@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
+from arq.constants import retry_key_prefix
 from arq.cron import CronJob
 from arq.cron import cron as arq_cron
 from arq.worker import Function, Retry
@@ -37,6 +38,7 @@ from server.config import Settings
 from server.jobs import metrics
 from server.jobs.context import JobContext, WorkerResources
 from server.jobs.dead_letters import record_dead_letter
+from server.unavailable import RETRY_AFTER, outage_of
 
 log = structlog.get_logger("eventapi.jobs")
 
@@ -47,6 +49,10 @@ RESOURCES_KEY = "eventapi_resources"
 # ARQ's own timeout is a backstop a little later than ours, so ours is the one that fires
 # and the run is counted (and retried) as a failure.
 ARQ_TIMEOUT_GRACE = 1.0
+# How soon a job that met an unreachable PostgreSQL runs again: its own first retry delay,
+# within these bounds (seconds).
+OUTAGE_RETRY_MIN = 0.5
+OUTAGE_RETRY_MAX = float(RETRY_AFTER)
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,8 @@ async def _run(
             result = await spec.fn(job, *args, **kwargs)
     except Exception as exc:
         metrics.job_duration.labels(*labels).observe(time.perf_counter() - started)
+        if outage_of(exc) == "database":
+            raise await _wait_for_database(ctx, spec, job) from exc
         error = _describe(exc, time_limit)
         if job.job_try < spec.max_tries:
             metrics.jobs_retried.labels(*labels).inc()
@@ -247,6 +255,25 @@ async def _run(
     return result
 
 
+async def _wait_for_database(ctx: dict[str, Any], spec: TaskSpec, job: JobContext) -> Retry:
+    """PostgreSQL being unreachable is not the task failing: the try is given back (ARQ
+    counts tries in Redis, one more at each start) and the job runs again shortly, so an
+    outage of any length neither spends a job's tries nor sends it to the dead letters
+    (which are in PostgreSQL too). Every task is idempotent, so running it again is safe."""
+    if job.job_id:
+        await ctx["redis"].decr(retry_key_prefix + job.job_id)
+    defer = min(OUTAGE_RETRY_MAX, max(OUTAGE_RETRY_MIN, spec.retry_delay))
+    metrics.jobs_retried.labels(_short(spec.queue), spec.name).inc()
+    log.warning(
+        "database unavailable; job will run again",
+        function=spec.name,
+        job_id=job.job_id,
+        job_try=job.job_try,
+        retry_in=defer,
+    )
+    return Retry(defer=defer)
+
+
 async def _run_cron(spec: CronSpec, time_limit: float, ctx: dict[str, Any]) -> None:
     job = _context(ctx, spec.queue, spec.name)
     labels = (_short(spec.queue), spec.name)
@@ -257,7 +284,11 @@ async def _run_cron(spec: CronSpec, time_limit: float, ctx: dict[str, Any]) -> N
             await spec.fn(job)
     except Exception as exc:
         metrics.jobs_failed.labels(*labels).inc()
-        log.error("cron job failed", function=spec.name, error=_describe(exc, time_limit))
+        if outage_of(exc) is not None:
+            # The next scheduled run is the retry; the statement it was running says nothing.
+            log.warning("cron run skipped: a service is unavailable", function=spec.name)
+        else:
+            log.error("cron job failed", function=spec.name, error=_describe(exc, time_limit))
     else:
         metrics.jobs_succeeded.labels(*labels).inc()
     finally:

@@ -131,9 +131,9 @@ async def _ingest(
         return _not_configured(provider.name, exc)
     except Exception as exc:
         request_id = getattr(request.state, "request_id", None)
-        if unavailable.caused_by_redis(exc):
+        if unavailable.caused_by_outage(exc):
             # Rolled back whole, the event unrecorded: the provider's redelivery applies it.
-            unavailable.refused("/webhooks")
+            unavailable.refused("/webhooks", exc)
             return unavailable.rest_response(request_id)
         log.exception("payment webhook failed", provider=provider.name.value)
         return _error(500, "INTERNAL", "The event could not be processed.", requestId=request_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from server.auth.models import User
 from server.config import Settings
@@ -370,8 +370,11 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
 async def test_an_internal_error_is_masked_and_its_request_id_is_logged(
     make_settings: Callable[..., Settings], log_lines: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    # A database that cannot be reached: an unexpected failure inside a resolver.
-    broken = make_settings(database_url="postgresql+asyncpg://postgres@/none?host=/nonexistent")
+    # A database that does not exist on a server that answers (a mistake, not an outage,
+    # which is answered 503): an unexpected failure inside a resolver.
+    server = make_url(make_settings().database_url)
+    missing = server.set(database="nonexistent").render_as_string(hide_password=False)
+    broken = make_settings(database_url=missing)
     async with running_app(broken) as (_, client):
         response = await post(client, {"query": REGISTER})
 

@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,7 +28,7 @@ from tests.support import commerce, factories
 from tests.support.gql import GraphQLClient
 from tests.support.graphql_ws import connect
 from tests.support.live import LiveServer, free_port
-from tests.support.redis_server import own_redis_server
+from tests.support.own_servers import own_redis_server
 from tests.support.services import ServiceUrls
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -111,6 +112,34 @@ def assert_rest_unavailable(response: httpx.Response) -> None:
     assert error["requestId"] == response.headers["x-request-id"]
 
 
+@dataclass
+class Bought:
+    """A sale, a buyer with one paid ticket, and an unpaid order with its TEST payment."""
+
+    sale: commerce.Sale
+    buyer: factories.TestUser
+    ticket: dict[str, Any]
+    unpaid: dict[str, Any]
+    payment: dict[str, Any]
+
+
+async def bought(gql: GraphQLClient, http: httpx.AsyncClient) -> Bought:
+    sale = await commerce.sale(gql)
+    buyer = await factories.register(gql)
+    paid = (await commerce.order(gql, sale, 1, token=buyer.token))["order"]
+    await commerce.pay_with_test(gql, http, paid["id"], token=buyer.token)
+    [ticket] = await my_tickets(gql, buyer)
+    unpaid = (await commerce.order(gql, sale, 1, token=buyer.token))["order"]
+    payment = (
+        await gql(
+            commerce.CREATE_PAYMENT,
+            {"input": {"orderId": unpaid["id"], "provider": "TEST"}},
+            token=buyer.token,
+        )
+    )["createPayment"]["payment"]
+    return Bought(sale, buyer, ticket, unpaid, payment)
+
+
 async def graphql(
     http: httpx.AsyncClient, query: str, variables: dict[str, Any], media: str, **headers: str
 ) -> httpx.Response:
@@ -159,20 +188,14 @@ async def test_requests_during_a_redis_outage_get_the_documented_answers(
         lambda: _status_is(http, "/health/ready", 200), "the app is ready before the outage"
     )
     gql = GraphQLClient(http)
-    sale = await commerce.sale(gql)
-    owner = sale.org.owner
-    buyer = await factories.register(gql)
-    paid = (await commerce.order(gql, sale, 1, token=buyer.token))["order"]
-    await commerce.pay_with_test(gql, http, paid["id"], token=buyer.token)
-    [ticket] = await my_tickets(gql, buyer)
-    unpaid = (await commerce.order(gql, sale, 1, token=buyer.token))["order"]
-    payment = (
-        await gql(
-            commerce.CREATE_PAYMENT,
-            {"input": {"orderId": unpaid["id"], "provider": "TEST"}},
-            token=buyer.token,
-        )
-    )["createPayment"]["payment"]
+    setup = await bought(gql, http)
+    sale, owner, ticket, unpaid, payment = (
+        setup.sale,
+        setup.sale.org.owner,
+        setup.ticket,
+        setup.unpaid,
+        setup.payment,
+    )
     venues_before = await _count(db, Venue)
     page = {"slug": sale.slug}
     bearer = {"authorization": f"Bearer {owner.token}"}

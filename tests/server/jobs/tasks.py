@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
+
 from server.jobs import queues
 from server.jobs.context import JobContext
 from server.jobs.registry import task
@@ -46,3 +48,14 @@ async def sleepy(ctx: JobContext, key: str, seconds: float) -> None:
     if runs == 1:
         await asyncio.sleep(seconds)
     await ctx.redis.set(f"test:{key}:done", runs)
+
+
+reads_database_max_tries = 2
+
+
+@task(queue=QUEUE, name="test.reads_database", max_tries=reads_database_max_tries, retry_delay=0.01)
+async def reads_database(ctx: JobContext, key: str) -> None:
+    await ctx.redis.incr(f"test:{key}:runs")
+    async with ctx.db.read() as session:
+        await session.execute(text("SELECT 1"))
+    await ctx.redis.set(f"test:{key}:done", ctx.job_try)

@@ -31,7 +31,7 @@ from tests.server.webhooks.receiver import Receiver, Stall
 from tests.support.gql import GraphQLClient
 from tests.support.jobs import WorkerProcess
 from tests.support.live import live_servers
-from tests.support.redis_server import own_redis_server
+from tests.support.own_servers import own_redis_server
 from tests.support.services import ServiceUrls
 
 FAST = {"webhook_retry_base": "0.01", "webhook_retry_max": "0.05"}
