@@ -46,6 +46,8 @@ class Context:
     # anonymous HTTP request): they pay for as many sign-in attempts (server.auth.throttle).
     prepaid_ip_units: int = 0
     headers: dict[str, str] = field(default_factory=dict)  # added to the HTTP response
+    # An HTTP query: catalog loaders may read a replica too (schema.loaders).
+    replica_reads: bool = False
     _loaders: dict[type, Any] = field(default_factory=dict)
     _db: tuple[Actor, Database] | None = None
 

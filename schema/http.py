@@ -429,6 +429,7 @@ class GraphQLHTTPHandler:
                 actor=actor,
                 request_id=request_id,
                 prepaid_ip_units=1 if actor.is_anonymous else 0,
+                replica_reads=op_type is OperationType.QUERY,
             )
             result = await self.executor.execute(
                 prepared,

@@ -22,22 +22,21 @@ class OrganizationByIdLoader(ContextLoader[uuid.UUID, OrganizationRecord | None]
     organization's events, but a buyer's orders and tickets still name their event."""
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[OrganizationRecord | None]:
-        async with self.context.db.read() as session:
-            found = await organizations_by_ids(session, keys, include_deleted=True)
+        found = await self.read(
+            lambda session: organizations_by_ids(session, keys, include_deleted=True)
+        )
         return [found.get(k) for k in keys]
 
 
 class OccurrencesByEventLoader(ContextLoader[uuid.UUID, list[OccurrenceRecord]]):
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[OccurrenceRecord]]:
-        async with self.context.db.read() as session:
-            found = await occurrences_by_event_ids(session, keys)
+        found = await self.read(lambda session: occurrences_by_event_ids(session, keys))
         return [found[k] for k in keys]
 
 
 class AssetsByEventLoader(ContextLoader[uuid.UUID, list[AssetRecord]]):
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[AssetRecord]]:
-        async with self.context.db.read() as session:
-            found = await assets_by_event_ids(session, keys)
+        found = await self.read(lambda session: assets_by_event_ids(session, keys))
         return [found[k] for k in keys]
 
 
@@ -46,6 +45,5 @@ class NextExpiryByEventLoader(ContextLoader[uuid.UUID, datetime | None]):
     with no commit to invalidate anything)."""
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[datetime | None]:
-        async with self.context.db.read() as session:
-            found = await next_expiries(session, keys, utcnow())
+        found = await self.read(lambda session: next_expiries(session, keys, utcnow()))
         return [found.get(k) for k in keys]

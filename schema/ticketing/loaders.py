@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.context import Info
 from schema.loaders import ContextLoader
@@ -14,6 +16,12 @@ from server.ticketing.availability import Availability, availability
 from server.ticketing.holds import hold_for_token
 from server.ticketing.models import PriceTier, TicketType, Visibility
 from server.ticketing.service import visible_ticket_types
+
+M = TypeVar("M")
+
+
+async def _all(session: AsyncSession, query: Select[M]) -> Sequence[M]:
+    return (await session.scalars(query)).all()
 
 
 class ReadableOrganizationsLoader(ContextLoader[Permission, frozenset[uuid.UUID]]):
@@ -36,16 +44,20 @@ class TicketTypesByEventLoader(ContextLoader[TicketTypesKey, list[types.TicketTy
 
     async def batch_load_fn(self, keys: Sequence[TicketTypesKey]) -> list[list[types.TicketType]]:
         normalized = [k if isinstance(k, tuple) else (k, None) for k in keys]
-        async with self.context.db.read() as session:
-            by_event = await visible_ticket_types(
-                session, event_ids=list({e for e, _ in normalized})
-            )
-            held_types: dict[str, uuid.UUID] = {}
-            for _, token in normalized:
-                if token and token not in held_types:
-                    hold = await hold_for_token(session, token, utcnow())
+        event_ids = list({e for e, _ in normalized})
+        by_event = await self.read(
+            lambda session: visible_ticket_types(session, event_ids=event_ids)
+        )
+        held_types: dict[str, uuid.UUID] = {}
+        tokens = {held for _, held in normalized if held}
+        if tokens:
+            # On the primary: a hold is often made by someone else (a waitlist offer by the
+            # worker) moments before its holder opens the page.
+            async with self.context.db.read() as session:
+                for held in tokens:
+                    hold = await hold_for_token(session, held, utcnow())
                     if hold is not None:
-                        held_types[token] = hold.ticket_type_id
+                        held_types[held] = hold.ticket_type_id
         readable = await self.context.loader(ReadableOrganizationsLoader).load(
             Permission.EVENTS_READ
         )
@@ -65,8 +77,9 @@ class TicketTypesByEventLoader(ContextLoader[TicketTypesKey, list[types.TicketTy
 
 class TicketTypeByIdLoader(ContextLoader[uuid.UUID, TicketType | None]):
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[TicketType | None]:
-        async with self.context.db.read() as session:
-            rows = (await session.scalars(select(TicketType).where(TicketType.id.in_(keys)))).all()
+        rows = await self.read(
+            lambda session: _all(session, select(TicketType).where(TicketType.id.in_(keys)))
+        )
         found = {r.id: r for r in rows}
         return [found.get(k) for k in keys]
 
@@ -80,14 +93,12 @@ async def ticket_type_of(info: Info, ticket_type_id: uuid.UUID) -> types.TicketT
 
 class PriceTiersByTicketTypeLoader(ContextLoader[uuid.UUID, list[PriceTier]]):
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[PriceTier]]:
-        async with self.context.db.read() as session:
-            rows = (
-                await session.scalars(
-                    select(PriceTier)
-                    .where(PriceTier.ticket_type_id.in_(keys))
-                    .order_by(PriceTier.starts_at.asc().nulls_first(), PriceTier.id)
-                )
-            ).all()
+        query = (
+            select(PriceTier)
+            .where(PriceTier.ticket_type_id.in_(keys))
+            .order_by(PriceTier.starts_at.asc().nulls_first(), PriceTier.id)
+        )
+        rows = await self.read(lambda session: _all(session, query))
         grouped: dict[uuid.UUID, list[PriceTier]] = {k: [] for k in keys}
         for row in rows:
             grouped[row.ticket_type_id].append(row)
@@ -102,8 +113,11 @@ class AvailabilityByTicketTypeLoader(ContextLoader[AvailabilityKey, Availability
 
     async def batch_load_fn(self, keys: Sequence[AvailabilityKey]) -> list[Availability | None]:
         now = utcnow()
-        async with self.context.db.read() as session:
-            rows = await availability(session, now=now, ticket_type_ids=list({t for t, _ in keys}))
+        rows = await self.read(
+            lambda session: availability(
+                session, now=now, ticket_type_ids=list({t for t, _ in keys})
+            )
+        )
         by_type: dict[uuid.UUID, list[Availability]] = {}
         for row in rows:
             by_type.setdefault(row.ticket_type_id, []).append(row)

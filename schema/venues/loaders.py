@@ -14,27 +14,23 @@ from server.venues.service import seats_of_seatmaps
 
 class VenueByIdLoader(ContextLoader[uuid.UUID, VenueRecord | None]):
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[VenueRecord | None]:
-        async with self.context.db.read() as session:
-            found = await venues_by_ids(session, keys)
+        found = await self.read(lambda session: venues_by_ids(session, keys))
         return [found.get(k) for k in keys]
 
 
 class SeatsBySeatmapLoader(ContextLoader[uuid.UUID, list[Any]]):
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[Any]]:
-        async with self.context.db.read() as session:
-            found = await seats_of_seatmaps(session, keys)
+        found = await self.read(lambda session: seats_of_seatmaps(session, keys))
         return [found[k] for k in keys]
 
 
 class EventSeatsByEventLoader(ContextLoader[uuid.UUID, list[Any]]):
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[Any]]:
-        async with self.context.db.read() as session:
-            found = await event_seats_by_event_ids(session, keys)
+        found = await self.read(lambda session: event_seats_by_event_ids(session, keys))
         return [found[k] for k in keys]
 
 
 class EventSeatCountByEventLoader(ContextLoader[uuid.UUID, int]):
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[int]:
-        async with self.context.db.read() as session:
-            found = await event_seat_counts(session, keys)
+        found = await self.read(lambda session: event_seat_counts(session, keys))
         return [found.get(k, 0) for k in keys]

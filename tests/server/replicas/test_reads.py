@@ -67,6 +67,41 @@ async def test_listings_are_read_from_the_replica(
     assert reads("primary") == primary_before
 
 
+FULL_EVENT_PAGE = """
+query($slug: String!) {
+  event(slug: $slug) {
+    title organization { name } venue { name } assets { id }
+    occurrences { id startsAt }
+    ticketTypes { name priceTiers { id } availability { available } }
+  }
+}
+"""
+
+
+async def test_an_event_page_and_its_relations_are_read_from_the_replica_alone(
+    on_replica: GraphQLClient, replica: EmbeddedReplica, primary: EmbeddedPostgres
+) -> None:
+    sale = await commerce.sale(on_replica)
+    await caught_up(replica, primary)
+    replica.pause_replay()
+    await commerce.add_ticket_type(on_replica, sale)  # the owner's write; the replica lacks it
+    on_replica_before, primary_before = reads("replica1"), reads("primary")
+
+    page = (await on_replica(FULL_EVENT_PAGE, {"slug": sale.slug}))["event"]
+
+    # The ticket types (a loader), their tiers and availability (loaders of their own)
+    # came from the replica with the root field, and nothing from the primary.
+    assert [t["name"] for t in page["ticketTypes"]] == ["Ticket 1"]
+    assert page["ticketTypes"][0]["availability"] == {"available": 100}
+    assert len(page["occurrences"]) == 1
+    assert reads("replica1") >= on_replica_before + 4
+    assert reads("primary") == primary_before, skipped()
+
+    # The owner, who has just written, reads every relation from the primary.
+    mine = await on_replica(FULL_EVENT_PAGE, {"slug": sale.slug}, token=sale.org.owner.token)
+    assert len(mine["event"]["ticketTypes"]) == 2
+
+
 async def test_the_writer_reads_their_write_at_once_from_the_primary(
     on_replica: GraphQLClient, replica: EmbeddedReplica, primary: EmbeddedPostgres
 ) -> None:
