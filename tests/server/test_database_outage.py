@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ from tests.support.gql import GraphQLClient
 from tests.support.graphql_ws import AVAILABILITY, connect
 from tests.support.live import LiveServer, live_servers
 from tests.support.own_servers import own_postgres_server, own_redis_server
+from tests.support.pgbouncer import pgbouncer
 
 MY_ORDERS = "{ myOrders(first: 10) { id status } }"
 
@@ -181,3 +183,41 @@ async def _subscription_answer(url: str, token: str, event_id: str) -> str:
         message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     )
     return str(errors[0]["extensions"]["code"])
+
+
+async def test_behind_pgbouncer_an_outage_is_a_503_and_the_app_serves_again_when_it_ends(
+    tmp_path: Path,
+) -> None:
+    """Debian's PgBouncer with deploy/pgbouncer/pgbouncer.ini (its wait shortened, so the
+    test need not sit out 15 s): a query waiting for a server that is down ends as the 503,
+    and once PostgreSQL is back the platform serves again without a restart of anything
+    (`server_login_retry` of the deployed configuration)."""
+    with (
+        own_postgres_server() as postgres,
+        own_redis_server() as redis,
+        pgbouncer(postgres, tmp_path / "pgbouncer", query_wait_timeout="2") as bouncer,
+        live_servers(bouncer.url(), redis.url, tmp_path, database_transaction_pooling="true") as [
+            server
+        ],
+    ):
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            before = await graphql(http, EVENT_PAGE, {"slug": "nowhere"}, JSON)
+            postgres.stop()
+            try:
+                during = [
+                    await graphql(http, EVENT_PAGE, {"slug": f"nowhere-{i}"}, media)
+                    for i, media in enumerate((GRAPHQL_RESPONSE, JSON))
+                ]
+            finally:
+                postgres.start()
+
+            async def serving() -> bool:
+                response = await graphql(http, EVENT_PAGE, {"slug": "nowhere-2"}, JSON)
+                return response.status_code == 200
+
+            await until(serving, "served again through PgBouncer", tries=600)
+
+    assert (before.status_code, before.json()) == (200, {"data": {"event": None}})
+    assert_graphql_unavailable(during[0], GRAPHQL_RESPONSE)
+    assert_graphql_unavailable(during[1], JSON)
+    assert "unexpected error" not in server.log_text()
