@@ -24,12 +24,9 @@ def minute_window(info: Info) -> Window | None:
         for series in _fields(analytics.selections):
             if series.name not in SERIES or not _is_minute(series.arguments.get("interval")):
                 continue
-            if series.name == "checkIns":
-                ranges.append((None, None))
-            else:
-                ranges.append(
-                    (_moment(series.arguments.get("from")), _moment(series.arguments.get("to")))
-                )
+            ranges.append(
+                (_moment(series.arguments.get("from")), _moment(series.arguments.get("to")))
+            )
     return Window.around(ranges)
 
 

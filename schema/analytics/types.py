@@ -138,12 +138,14 @@ class EventAnalytics:
             for p in self.figures.sales(Interval(interval or Interval.DAY), from_, to)
         ]
 
-    @strawberry.field(description="Check-ins per bucket, in UTC.")
+    @strawberry.field(description="Check-ins per bucket, in UTC; `from` inclusive, `to` exclusive.")
     def check_ins(
         self,
         interval: AnalyticsInterval | None = Interval.HOUR,  # type: ignore[valid-type]
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
     ) -> list[CheckInPoint]:
         return [
             CheckInPoint(at=p.at, check_ins=p.check_ins)
-            for p in self.figures.check_ins(Interval(interval or Interval.HOUR))
+            for p in self.figures.check_ins(Interval(interval or Interval.HOUR), from_, to)
         ]

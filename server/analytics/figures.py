@@ -201,9 +201,12 @@ class Figures:
             if orders or tickets or gross or refunds
         ]
 
-    def check_ins(self, interval: Interval) -> list[CheckInPoint]:
+    def check_ins(
+        self, interval: Interval, start: datetime | None = None, end: datetime | None = None
+    ) -> list[CheckInPoint]:
+        """Check-ins by when they were made; buckets in UTC whose start is in [start, end)."""
         return [
-            CheckInPoint(at, sums[6]) for at, sums in self._series(interval, None, None) if sums[6]
+            CheckInPoint(at, sums[6]) for at, sums in self._series(interval, start, end) if sums[6]
         ]
 
     def _series(

@@ -37,6 +37,9 @@ query($e: ID!, $every: AnalyticsInterval, $from: DateTime) {
 fragment series on EventAnalytics {
   minutes: sales(interval: $every, from: $from) { at orders tickets gross { amount } }
   ... on EventAnalytics { checkIns(interval: MINUTE) { at checkIns } }
+  laterCheckIns: checkIns(interval: MINUTE, from: "2999-01-01T00:00:00Z") { checkIns }
+  hourCheckIns: checkIns(interval: HOUR, from: $from) { checkIns }
+  noCheckIns: checkIns(interval: HOUR, to: $from) { checkIns }
 }
 """
 
@@ -168,4 +171,5 @@ async def test_series_by_the_minute_follow_fragments_aliases_and_variables(
     assert sum(p["tickets"] for p in minutes) == 5
     assert sum(cents(p["gross"]["amount"]) for p in minutes) == 3 * 2500 + 2500 + 8000
     assert sum(p["checkIns"] for p in data["checkIns"]) == data["checkedIn"] == 1
-    assert data["later"] == []
+    assert data["later"] == [] == data["laterCheckIns"] == data["noCheckIns"]
+    assert data["hourCheckIns"] == [{"checkIns": 1}]
