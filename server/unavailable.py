@@ -35,7 +35,6 @@ POSTGRES_UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
 )
-DATABASE_UNREACHABLE: tuple[type[BaseException], ...]  # set below DatabaseUnreachable
 CODE = "SERVICE_UNAVAILABLE"
 RETRY_AFTER = 5  # seconds: about what a Redis or PostgreSQL restart or failover takes
 MESSAGE = "The service is briefly unavailable; try again in a few seconds."
@@ -52,7 +51,11 @@ class DatabaseUnreachable(ConnectionError):
 
 
 # A pool with every connection busy for its whole timeout is an overload: answered alike.
-DATABASE_UNREACHABLE = (DatabaseUnreachable, PoolTimeout, *POSTGRES_UNREACHABLE)
+DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (
+    DatabaseUnreachable,
+    PoolTimeout,
+    *POSTGRES_UNREACHABLE,
+)
 
 
 def outage_of(exc: BaseException | None) -> str | None:
