@@ -58,11 +58,7 @@ class TypeRow:
     """One ticket type on one date: inventory counters and paid face value."""
 
     occurrence_id: uuid.UUID
-    ticket_type_id: uuid.UUID
-    sold: int
-    reserved: int
-    quantity: int
-    gross: int
+    sales: TypeSales
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,15 +157,9 @@ class Figures:
         paid = sum(h.orders for h in self.hours)
         refunded = sum(s.refunded for s in self.states)
         by_type: dict[uuid.UUID, TypeSales] = {}
-        for t in self.types:
-            before = by_type.get(t.ticket_type_id)
-            by_type[t.ticket_type_id] = TypeSales(
-                ticket_type_id=t.ticket_type_id,
-                sold=t.sold + (before.sold if before else 0),
-                reserved=t.reserved + (before.reserved if before else 0),
-                quantity=t.quantity + (before.quantity if before else 0),
-                gross=t.gross + (before.gross if before else 0),
-            )
+        for row in self.types:
+            before = by_type.get(row.sales.ticket_type_id)
+            by_type[row.sales.ticket_type_id] = row.sales if before is None else before + row.sales
         types = tuple(by_type.values())
         return Summary(
             currency=self.currency,
@@ -196,9 +186,9 @@ class Figures:
         """Orders, tickets and gross by when they were paid, refunds by when they
         succeeded; buckets in UTC whose start is in [start, end)."""
         return [
-            SalesPoint(at, orders, tickets, gross, refunds)
-            for at, (orders, tickets, gross, _, _, refunds, _) in self._series(interval, start, end)
-            if orders or tickets or gross or refunds
+            SalesPoint(b.at, b.orders, b.tickets, b.gross, b.refunds)
+            for b in self._series(interval, start, end)
+            if b.orders or b.tickets or b.gross or b.refunds
         ]
 
     def check_ins(
@@ -206,14 +196,16 @@ class Figures:
     ) -> list[CheckInPoint]:
         """Check-ins by when they were made; buckets in UTC whose start is in [start, end)."""
         return [
-            CheckInPoint(at, sums[6]) for at, sums in self._series(interval, start, end) if sums[6]
+            CheckInPoint(b.at, b.check_ins)
+            for b in self._series(interval, start, end)
+            if b.check_ins
         ]
 
     def _series(
         self, interval: Interval, start: datetime | None, end: datetime | None
-    ) -> list[tuple[datetime, list[int]]]:
-        """Sums per bucket of the interval: orders, tickets, gross, discounts, fees,
-        refunds, check-ins."""
+    ) -> list[Bucket]:
+        """The facts summed per bucket of the interval (every date together), in time
+        order."""
         if interval is Interval.MINUTE:
             if self.window is None or not self.window.covers(start, end):
                 raise WindowNotLoaded(f"minutes [{start}, {end}) not loaded")
@@ -221,33 +213,16 @@ class Figures:
         else:
             rows = self.hours
         starts: dict[datetime, datetime] = {}
-        merged: dict[datetime, list[int]] = {}
+        merged: dict[datetime, Bucket] = {}
         for row in rows:
             at = starts.get(row.at)
             if at is None:
                 at = starts[row.at] = bucket_start(row.at, interval)
             if (start is not None and at < start) or (end is not None and at >= end):
                 continue
-            sums = merged.get(at)
-            if sums is None:
-                merged[at] = [
-                    row.orders,
-                    row.tickets,
-                    row.gross,
-                    row.discounts,
-                    row.fees,
-                    row.refunds,
-                    row.check_ins,
-                ]
-            else:
-                sums[0] += row.orders
-                sums[1] += row.tickets
-                sums[2] += row.gross
-                sums[3] += row.discounts
-                sums[4] += row.fees
-                sums[5] += row.refunds
-                sums[6] += row.check_ins
-        return sorted(merged.items())
+            before = merged.get(at)
+            merged[at] = replace(row, at=at) if before is None else before + row
+        return [merged[at] for at in sorted(merged)]
 
 
 def _minute(at: datetime) -> datetime:
@@ -366,11 +341,13 @@ async def read_figures(
         types.append(
             TypeRow(
                 r.occurrence_id,
-                r.ticket_type_id,
-                int(r.sold),
-                int(r.reserved),
-                int(r.quantity),
-                gross_by_type.get((r.occurrence_id, r.ticket_type_id), 0),
+                TypeSales(
+                    r.ticket_type_id,
+                    int(r.sold),
+                    int(r.reserved),
+                    int(r.quantity),
+                    gross_by_type.get((r.occurrence_id, r.ticket_type_id), 0),
+                ),
             )
         )
     return Figures(

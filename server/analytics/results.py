@@ -28,6 +28,16 @@ class TypeSales:
     quantity: int
     gross: int
 
+    def __add__(self, other: TypeSales) -> TypeSales:
+        """The same ticket type's figures of two dates together."""
+        return TypeSales(
+            self.ticket_type_id,
+            self.sold + other.sold,
+            self.reserved + other.reserved,
+            self.quantity + other.quantity,
+            self.gross + other.gross,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
