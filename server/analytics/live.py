@@ -9,8 +9,8 @@ refunds and check-ins (outbox consumers, as those record no inventory change).""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from server.analytics.figures import Figures, Window, read_figures
@@ -53,7 +53,12 @@ class AnalyticsTopic(Topic[AnalyticsWatcher, "Figures | None"]):
     any of its watchers needs; each watcher gets its own date and window of it."""
 
     def __init__(
-        self, name: str, db: Database, read_slot: ReadSlot, event_id: uuid.UUID, queue: Any
+        self,
+        name: str,
+        db: Database,
+        read_slot: ReadSlot,
+        event_id: uuid.UUID,
+        queue: ArqRedis | None,
     ) -> None:
         super().__init__(name, db, read_slot)
         self.event_id = event_id
