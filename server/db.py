@@ -22,7 +22,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncpg
 from sqlalchemy import DateTime, Enum, MetaData, event, func
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -37,7 +36,7 @@ from server.ids import new_id
 from server.replicas import routing
 from server.replicas.replica_set import AS_OF_KEY, ReplicaSet
 from server.replicas.routing import ReadPin
-from server.unavailable import DatabaseUnreachable
+from server.unavailable import POSTGRES_UNREACHABLE, DatabaseUnreachable
 
 if TYPE_CHECKING:
     from server.config import Settings
@@ -158,15 +157,10 @@ def make_engine(
     return engine
 
 
-# What opening a connection raises when the server is not there to take it.
-CONNECT_FAILURES: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, no such socket, no route, name not resolved
-    TimeoutError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.PostgresConnectionError,
-)
+# What opening a connection raises when the server is not there to take it: a socket
+# error (refused, reset, no such socket, no route, name not resolved), a timeout, or
+# PostgreSQL's own refusal (starting, stopping, out of slots).
+CONNECT_FAILURES: tuple[type[BaseException], ...] = (OSError, TimeoutError, *POSTGRES_UNREACHABLE)
 
 
 def _connect_or_unreachable(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
